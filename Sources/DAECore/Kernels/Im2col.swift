@@ -1,0 +1,82 @@
+/// im2col and its adjoint col2im, for activations stored channel-major: `[C][N][H][W]`.
+///
+/// Channel-major ("CNHW") storage lets one GEMM cover the whole batch:
+/// `out[OC][N*OH*OW] = W[OC][C*k*k] x col[C*k*k][N*OH*OW]`, and the result is again CNHW.
+/// Row `(c, ki, kj)` of `col` holds, for every image and output pixel, the input pixel the
+/// kernel tap `(ki, kj)` of channel `c` sees there (0 in the padding).
+public enum Im2col {
+    /// The output columns `[lo, hi)` whose kernel tap `kj` lands inside the input row.
+    @inline(__always)
+    static func validRange(tap: Int, geometry g: ConvGeometry) -> (lo: Int, hi: Int) {
+        let first = g.padding - tap  // smallest ow * stride that lands on column 0
+        let lo = first <= 0 ? 0 : (first + g.stride - 1) / g.stride
+        let last = g.width - 1 + g.padding - tap
+        let hi = last < 0 ? 0 : min(g.outWidth, last / g.stride + 1)
+        return (min(lo, hi), hi)
+    }
+
+    /// Unfolds `input` (`[C][N][H][W]`) into `col` (`[C*k*k][N*OH*OW]`).
+    public static func unfold(_ input: UnsafePointer<Float>, batch: Int, geometry g: ConvGeometry, into col: UnsafeMutablePointer<Float>) {
+        let (k, s, p) = (g.kernel, g.stride, g.padding)
+        let (h, w, oh, ow) = (g.height, g.width, g.outHeight, g.outWidth)
+        let rowLength = batch * oh * ow
+        for c in 0..<g.channels {
+            for ki in 0..<k {
+                for kj in 0..<k {
+                    let row = col + ((c * k + ki) * k + kj) * rowLength
+                    let (lo, hi) = validRange(tap: kj, geometry: g)
+                    for n in 0..<batch {
+                        let image = input + (c * batch + n) * h * w
+                        for y in 0..<oh {
+                            let out = row + (n * oh + y) * ow
+                            let iy = y * s - p + ki
+                            if iy < 0 || iy >= h {
+                                out.update(repeating: 0, count: ow)
+                                continue
+                            }
+                            if lo > 0 { out.update(repeating: 0, count: lo) }
+                            let source = image + iy * w - p + kj
+                            if s == 1 {
+                                (out + lo).update(from: source + lo, count: hi - lo)
+                            } else {
+                                for x in lo..<hi { out[x] = source[x * s] }
+                            }
+                            if hi < ow { (out + hi).update(repeating: 0, count: ow - hi) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Folds `col` (`[C*k*k][N*OH*OW]`) back onto `output` (`[C][N][H][W]`), summing where
+    /// patches overlap: the adjoint of `unfold`. `output` is overwritten.
+    public static func fold(_ col: UnsafePointer<Float>, batch: Int, geometry g: ConvGeometry, into output: UnsafeMutablePointer<Float>) {
+        let (k, s, p) = (g.kernel, g.stride, g.padding)
+        let (h, w, oh, ow) = (g.height, g.width, g.outHeight, g.outWidth)
+        let rowLength = batch * oh * ow
+        output.update(repeating: 0, count: g.channels * batch * h * w)
+        for c in 0..<g.channels {
+            for ki in 0..<k {
+                for kj in 0..<k {
+                    let row = col + ((c * k + ki) * k + kj) * rowLength
+                    let (lo, hi) = validRange(tap: kj, geometry: g)
+                    for n in 0..<batch {
+                        let image = output + (c * batch + n) * h * w
+                        for y in 0..<oh {
+                            let iy = y * s - p + ki
+                            if iy < 0 || iy >= h { continue }
+                            let source = row + (n * oh + y) * ow
+                            let target = image + iy * w - p + kj
+                            if s == 1 {
+                                for x in lo..<hi { target[x] += source[x] }
+                            } else {
+                                for x in lo..<hi { target[x * s] += source[x] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

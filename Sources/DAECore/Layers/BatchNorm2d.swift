@@ -1,0 +1,166 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How a BatchNorm layer gets the batch statistics it normalises with.
+public enum BatchNormStatistics: String, Sendable, CaseIterable {
+    /// Statistics of the global batch: per-channel (count, sum, sum of squares) are
+    /// all-reduced in forward, (sum dy, sum dy * x_hat) in backward, as SyncBatchNorm does.
+    case sync
+    /// Each rank's own batch (PyTorch DDP's behaviour on CPU).
+    case local
+}
+
+/// `nn.BatchNorm2d` (eps 1e-5, momentum 0.1) with an optional fused LeakyReLU after it.
+///
+/// Training normalises with the biased batch variance and updates `running_var` with the
+/// unbiased one; evaluation uses the running statistics. Sums are accumulated in Double so
+/// that the one-pass variance `E[x^2] - E[x]^2` stays exact to Float precision, and so that
+/// the sums can be all-reduced before use (sync mode). The layer owns its small scratch
+/// buffers, allocated once.
+public struct BatchNorm2d {
+    public let channels: Int
+    /// `H * W` of one channel of one image.
+    public let plane: Int
+    public let eps: Double = 1e-5
+    public let momentum: Double = 0.1
+    /// Slope of the fused LeakyReLU applied to the output, or nil for none.
+    public let negativeSlope: Float?
+    public let weight: Parameter
+    public let bias: Parameter
+    public let runningMean: UnsafeMutablePointer<Float>
+    public let runningVar: UnsafeMutablePointer<Float>
+    public let batchesTracked: UnsafeMutablePointer<Int64>
+
+    /// `[count, sum_c..., sumsq_c...]` in forward, `[sum dy_c..., sum dy*xhat_c...]` in backward.
+    private let sums: DoubleBuffer
+    /// Per-channel mean and 1/sqrt(var + eps) of the last forward, used by backward.
+    private let savedMean: DoubleBuffer
+    private let savedInvStd: DoubleBuffer
+    private let savedCount: DoubleBuffer
+
+    public init(channels: Int, plane: Int, negativeSlope: Float?, weight: Parameter, bias: Parameter,
+                runningMean: UnsafeMutablePointer<Float>, runningVar: UnsafeMutablePointer<Float>,
+                batchesTracked: UnsafeMutablePointer<Int64>) {
+        precondition(weight.count == channels && bias.count == channels, "BatchNorm2d parameter size")
+        self.channels = channels
+        self.plane = plane
+        self.negativeSlope = negativeSlope
+        self.weight = weight
+        self.bias = bias
+        self.runningMean = runningMean
+        self.runningVar = runningVar
+        self.batchesTracked = batchesTracked
+        sums = DoubleBuffer(count: 1 + 2 * channels)
+        savedMean = DoubleBuffer(count: channels)
+        savedInvStd = DoubleBuffer(count: channels)
+        savedCount = DoubleBuffer(count: 1)
+    }
+
+    /// Training-mode forward: batch statistics (global ones when `communicator` is given),
+    /// running statistics updated. `input` and `output` are `[C][N*plane]`.
+    public func forwardTraining(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: Int,
+                                communicator: Communicator?) throws {
+        let length = batch * plane
+        let s = sums.pointer
+        s[0] = Double(length)
+        for c in 0..<channels {
+            let row = input + c * length
+            var sum: Double = 0, squares: Double = 0
+            for i in 0..<length {
+                let v = Double(row[i])
+                sum += v
+                squares += v * v
+            }
+            s[1 + c] = sum
+            s[1 + channels + c] = squares
+        }
+        if let communicator { try communicator.allReduceSum(sums.buffer) }
+        let count = s[0]
+        precondition(count > 1, "BatchNorm2d needs more than one value per channel in training mode")
+        savedCount[0] = count
+        for c in 0..<channels {
+            let mean = s[1 + c] / count
+            let variance = max(s[1 + channels + c] / count - mean * mean, 0)
+            savedMean[c] = mean
+            savedInvStd[c] = 1 / (variance + eps).squareRoot()
+            runningMean[c] = Float((1 - momentum) * Double(runningMean[c]) + momentum * mean)
+            runningVar[c] = Float((1 - momentum) * Double(runningVar[c]) + momentum * variance * count / (count - 1))
+        }
+        batchesTracked.pointee += 1
+        normalize(input, output: output, length: length, mean: savedMean.pointer, invStd: savedInvStd.pointer)
+    }
+
+    /// Evaluation-mode forward with the running statistics.
+    public func forwardInference(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: Int) {
+        for c in 0..<channels {
+            savedMean[c] = Double(runningMean[c])
+            savedInvStd[c] = 1 / (Double(runningVar[c]) + eps).squareRoot()
+        }
+        normalize(input, output: output, length: batch * plane, mean: savedMean.pointer, invStd: savedInvStd.pointer)
+    }
+
+    /// `y = act(gamma * (x - mean) * invStd + beta)` as one affine map per channel.
+    private func normalize(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, length: Int,
+                           mean: UnsafePointer<Double>, invStd: UnsafePointer<Double>) {
+        for c in 0..<channels {
+            let scale = Float(Double(weight.value[c]) * invStd[c])
+            let shift = Float(Double(bias.value[c]) - mean[c] * Double(weight.value[c]) * invStd[c])
+            let x = input + c * length, y = output + c * length
+            if let slope = negativeSlope {
+                for i in 0..<length {
+                    let v = scale * x[i] + shift
+                    y[i] = v > 0 ? v : v * slope
+                }
+            } else {
+                for i in 0..<length { y[i] = scale * x[i] + shift }
+            }
+        }
+    }
+
+    /// Backward of the last training-mode forward. `output` is that forward's output (its sign
+    /// gives the LeakyReLU's branch). `gradInput` may alias `gradOutput`. Writes the local
+    /// gradients of weight and bias; with a `communicator`, the input gradient uses the
+    /// all-reduced sums, as the global batch's statistics demand.
+    public func backward(_ input: UnsafePointer<Float>, output: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
+                         gradInput: UnsafeMutablePointer<Float>, batch: Int, communicator: Communicator?) throws {
+        let length = batch * plane
+        let s = sums.pointer
+        for c in 0..<channels {
+            let x = input + c * length, y = output + c * length
+            let dy = gradOutput + c * length, g = gradInput + c * length
+            let mean = savedMean[c], invStd = savedInvStd[c]
+            var sumDy: Double = 0, sumDyXhat: Double = 0
+            if let slope = negativeSlope {
+                for i in 0..<length { g[i] = y[i] > 0 ? dy[i] : dy[i] * slope }
+            } else if UnsafePointer(g) != dy {
+                g.update(from: dy, count: length)
+            }
+            for i in 0..<length {
+                let d = Double(g[i])
+                sumDy += d
+                sumDyXhat += d * (Double(x[i]) - mean)
+            }
+            sumDyXhat *= invStd
+            s[c] = sumDy
+            s[channels + c] = sumDyXhat
+            bias.gradient[c] = Float(sumDy)
+            weight.gradient[c] = Float(sumDyXhat)
+        }
+        if let communicator { try communicator.allReduceSum(UnsafeMutableBufferPointer(start: s, count: 2 * channels)) }
+        let count = savedCount[0]
+        for c in 0..<channels {
+            let g = gradInput + c * length, x = input + c * length
+            let mean = savedMean[c], invStd = savedInvStd[c]
+            let meanDy = s[c] / count, meanDyXhat = s[channels + c] / count
+            let scale = Float(Double(weight.value[c]) * invStd)
+            // dx = gamma * invStd * (dy - mean(dy) - xhat * mean(dy * xhat)), with xhat = (x - mean) * invStd
+            let a = Float(meanDyXhat * invStd), m = Float(mean), b = Float(meanDy)
+            for i in 0..<length {
+                g[i] = scale * (g[i] - b - (x[i] - m) * a)
+            }
+        }
+    }
+}

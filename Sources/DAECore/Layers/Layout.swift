@@ -1,0 +1,21 @@
+/// Flatten / Unflatten between channel-major activations (`[C][N][P]`, what the convolutions
+/// use) and sample-major rows (`[N][C*P]`, PyTorch's `Flatten` order, what `Linear` uses).
+public enum Layout {
+    public static func channelMajorToSampleMajor(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
+                                                 channels: Int, batch: Int, plane: Int) {
+        for c in 0..<channels {
+            for n in 0..<batch {
+                (y + (n * channels + c) * plane).update(from: x + (c * batch + n) * plane, count: plane)
+            }
+        }
+    }
+
+    public static func sampleMajorToChannelMajor(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
+                                                 channels: Int, batch: Int, plane: Int) {
+        for c in 0..<channels {
+            for n in 0..<batch {
+                (y + (c * batch + n) * plane).update(from: x + (n * channels + c) * plane, count: plane)
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+/// All trainable tensors in one contiguous buffer and all their gradients in another, with
+/// the same layout (as llm.c does): one all-reduce, one optimizer loop, one checkpoint write.
+public final class ParameterSet {
+    public let layout: TensorLayout
+    public let values: FloatBuffer
+    public let gradients: FloatBuffer
+
+    public init(_ specs: [TensorSpec]) {
+        layout = TensorLayout(specs)
+        values = FloatBuffer(count: layout.totalCount)
+        gradients = FloatBuffer(count: layout.totalCount)
+    }
+
+    public var count: Int { layout.totalCount }
+
+    public func parameter(_ name: String) -> Parameter {
+        let range = layout.range(of: name)
+        return Parameter(value: values.pointer + range.lowerBound, gradient: gradients.pointer + range.lowerBound, count: range.count)
+    }
+
+    public func value(_ name: String) -> TensorView { view(name, in: values) }
+    public func gradient(_ name: String) -> TensorView { view(name, in: gradients) }
+
+    private func view(_ name: String, in buffer: FloatBuffer) -> TensorView {
+        let range = layout.range(of: name)
+        let spec = layout.specs[layout.index(of: name)!]
+        return TensorView(name: name, shape: spec.shape, pointer: buffer.pointer + range.lowerBound, offset: range.lowerBound)
+    }
+
+    /// PyTorch's default initialisation, deterministic from `seed`: tensor `i` draws from its
+    /// own SplitMix64 stream, so adding a tensor never shifts the values of the others.
+    public func initialize(seed: UInt64) {
+        for (i, spec) in layout.specs.enumerated() {
+            let start = values.pointer + layout.offsets[i]
+            switch spec.initializer {
+            case .constant(let value):
+                start.update(repeating: value, count: spec.count)
+            case .uniform(let bound):
+                var rng = SplitMix64(seed: SplitMix64.mix(seed &+ 0x5EED) ^ UInt64(i))
+                for j in 0..<spec.count { start[j] = (2 * rng.nextUnitFloat() - 1) * bound }
+            }
+        }
+    }
+}
+
+/// BatchNorm running statistics (`running_mean`, `running_var`, Float) and the
+/// `num_batches_tracked` counters (Int64), kept apart from the trainable parameters:
+/// they are not optimised, and in sync mode every rank updates them identically.
+public final class BatchNormState {
+    public let layout: TensorLayout
+    public let values: FloatBuffer
+    /// One `num_batches_tracked` per BatchNorm layer, in `Architecture.batchNorms` order.
+    public let batchesTracked: AlignedBuffer<Int64>
+
+    public init(_ specs: [TensorSpec], layers: Int) {
+        layout = TensorLayout(specs)
+        values = FloatBuffer(count: layout.totalCount)
+        batchesTracked = AlignedBuffer<Int64>(count: layers)
+        reset()
+    }
+
+    public func reset() {
+        for (i, spec) in layout.specs.enumerated() {
+            if case .constant(let value) = spec.initializer {
+                (values.pointer + layout.offsets[i]).update(repeating: value, count: spec.count)
+            }
+        }
+        batchesTracked.fill(0)
+    }
+
+    public func pointer(_ name: String) -> UnsafeMutablePointer<Float> { values.pointer + layout.range(of: name).lowerBound }
+
+    public func value(_ name: String) -> TensorView {
+        let range = layout.range(of: name)
+        return TensorView(name: name, shape: [range.count], pointer: values.pointer + range.lowerBound, offset: range.lowerBound)
+    }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import DAECore
+import Foundation
+
+/// `dae-dist bench`: images per second of the full training step (forward, backward, Adam)
+/// on random noisy batches, for each batch size and BLAS thread count. Compare with
+/// `python3 bench/pytorch_step.py`, which times the same step in PyTorch.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Time the training step (forward, backward, Adam) and print images per second.")
+
+    @Option(name: .customLong("batch-sizes"), parsing: .upToNextOption, help: "Batch sizes to time.")
+    var batchSizes: [Int] = [64, 128, 256]
+
+    @Option(parsing: .upToNextOption, help: "BLAS thread counts to time.")
+    var threads: [Int] = [1, 2]
+
+    @Option(name: .customLong("latent-dim"), help: "Latent size.")
+    var latentDim: Int = 2
+
+    @Option(help: "Untimed steps before measuring.")
+    var warmup: Int = 3
+
+    @Option(help: "Timed repeats; the median is reported.")
+    var repeats: Int = 5
+
+    @Option(help: "Steps per timed repeat.")
+    var steps: Int = 5
+
+    @Flag(help: "Print one JSON object per line instead of a table.")
+    var json = false
+
+    func validate() throws {
+        guard batchSizes.allSatisfy({ $0 > 1 }) else { throw ValidationError("--batch-sizes must all be at least 2 (BatchNorm needs two values per channel).") }
+        guard threads.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--threads must all be at least 1.") }
+        guard latentDim >= 1 else { throw ValidationError("--latent-dim must be at least 1.") }
+        guard repeats >= 1, steps >= 1, warmup >= 0 else { throw ValidationError("--repeats and --steps must be at least 1, --warmup at least 0.") }
+    }
+
+    func run() throws {
+        if !json {
+            print("dae-dist training step (images/s, median of \(repeats) x \(steps) steps)")
+            print(String(format: "%6@ %8@ %10@ %12@", "batch", "threads", "images/s", "ms/step"))
+        }
+        for threadCount in threads {
+            BLAS.setThreads(threadCount)
+            for batch in batchSizes {
+                let rate = try measure(batch: batch)
+                if json {
+                    print("{\"impl\": \"dae-dist\", \"batch\": \(batch), \"threads\": \(threadCount), \"images_per_sec\": \(String(format: "%.1f", rate))}")
+                } else {
+                    print(String(format: "%6d %8d %10.1f %12.2f", batch, threadCount, rate, 1000 * Double(batch) / rate))
+                }
+                fflush(nil)  // nil flushes every stream; `stdout` is not concurrency-safe to name
+            }
+        }
+    }
+
+    private func measure(batch: Int) throws -> Double {
+        let model = Autoencoder(latentDim: latentDim, maxBatch: batch, seed: 0)
+        let step = TrainingStep(model: model, optimizer: Adam(parameterCount: model.parameters.count))
+        var rng = SplitMix64(seed: 1)
+        let clean = FloatBuffer(count: batch * Architecture.imagePixels)
+        for i in 0..<clean.count {
+            clean[i] = rng.nextUnitFloat()
+            model.input[i] = min(1, max(0, clean[i] + 0.1 * (rng.nextUnitFloat() - 0.5)))
+        }
+        for _ in 0..<warmup { try step.run(target: clean.pointer, batch: batch, globalBatch: batch) }
+        var rates: [Double] = []
+        for _ in 0..<repeats {
+            let start = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<steps { try step.run(target: clean.pointer, batch: batch, globalBatch: batch) }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            rates.append(Double(batch * steps) / seconds)
+        }
+        return rates.sorted()[rates.count / 2]
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct DaeDist: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dae-dist",
+        abstract: "Distributed data-parallel training of a convolutional denoising autoencoder on MNIST.",
+        subcommands: [Bench.self]
+    )
+}

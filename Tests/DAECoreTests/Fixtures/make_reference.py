@@ -1,0 +1,109 @@
+"""Writes the PyTorch reference fixtures the Swift tests compare against.
+
+Run by hand (needs torch and safetensors from PyPI); the tests only read the files:
+
+    python3 Tests/DAECoreTests/Fixtures/make_reference.py
+
+For each latent size (2 and 16) it builds the reference model of docs/DESIGN.md
+(bench/reference_model.py) with PyTorch's default initialisation from a fixed seed, takes
+a fixed batch of 8 digit-like images, corrupts them with noise 0.1 (clipped to [0, 1]),
+runs training-mode forward, the MSE against the clean images and backward, then 3 Adam
+steps on the same batch, and an eval-mode forward at the end. It stores, as float32
+safetensors (`reference_latent{d}.safetensors`):
+
+    input.clean, input.noisy        the batch [8, 1, 28, 28]
+    init.<key>                      every parameter before training
+    step1.output, step1.latent      training-mode output and latent code of step 1
+    step1.loss                      the step-1 loss (shape [1])
+    step1.grad.<key>                every parameter gradient of step 1
+    step1.<bn>.running_mean/var     BatchNorm running statistics after step 1's forward
+    losses                          the loss of steps 1, 2, 3
+    final.<key>                     every parameter after 3 Adam steps
+    final.<bn>.running_mean/var     running statistics after 3 forwards
+    eval.output                     eval-mode output on the noisy batch after the 3 steps
+"""
+import os
+import sys
+
+import torch
+from safetensors.torch import save_file
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "bench"))
+from reference_model import Autoencoder, adam  # noqa: E402
+
+BATCH = 8
+STEPS = 3
+
+
+def digit_like_batch(generator: torch.Generator) -> torch.Tensor:
+    """Smooth strokes on a dark background: ring and bar shapes with random centres, so
+    activations look like MNIST's (mostly 0, some near 1) without shipping MNIST."""
+    ys, xs = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
+    images = []
+    for _ in range(BATCH):
+        cy, cx = 10 + 8 * torch.rand(2, generator=generator)
+        radius = 5 + 4 * torch.rand(1, generator=generator)
+        ring = torch.exp(-((torch.sqrt((ys - cy) ** 2 + (xs - cx) ** 2) - radius) ** 2) / 2.0)
+        angle = torch.rand(1, generator=generator) * 3.1416
+        bar = torch.exp(-(((xs - 14) * torch.cos(angle) + (ys - 14) * torch.sin(angle)) ** 2) / 1.5)
+        bar = bar * (torch.abs((xs - 14) * torch.sin(angle) - (ys - 14) * torch.cos(angle)) < 9)
+        images.append(torch.clamp(ring + bar, 0, 1))
+    return torch.stack(images).unsqueeze(1)
+
+
+def make(latent_dim: int) -> dict:
+    torch.manual_seed(1234 + latent_dim)
+    generator = torch.Generator().manual_seed(99)
+    model = Autoencoder(latent_dim).train()
+    optimizer = adam(model)
+    clean = digit_like_batch(generator)
+    noisy = torch.clamp(clean + 0.1 * torch.randn(clean.shape, generator=generator), 0, 1)
+
+    out = {"input.clean": clean, "input.noisy": noisy}
+    for key, value in model.state_dict().items():
+        if key.endswith(("weight", "bias")):
+            out["init." + key] = value.clone()
+
+    captured = {}
+    model.encoder.register_forward_hook(lambda module, args, result: captured.__setitem__("latent", result.detach().clone()))
+    losses = []
+    for step in range(1, STEPS + 1):
+        optimizer.zero_grad()
+        prediction = model(noisy)
+        loss = torch.mean((prediction - clean) ** 2)
+        loss.backward()
+        losses.append(loss.item())
+        if step == 1:
+            out["step1.output"] = prediction.detach().clone()
+            out["step1.latent"] = captured["latent"]
+            out["step1.loss"] = loss.detach().reshape(1).clone()
+            for name, parameter in model.named_parameters():
+                out["step1.grad." + name] = parameter.grad.clone()
+            for key, value in model.state_dict().items():
+                if "running" in key:
+                    out["step1." + key] = value.clone()
+        optimizer.step()
+
+    out["losses"] = torch.tensor(losses)
+    for key, value in model.state_dict().items():
+        if key.endswith(("weight", "bias")) or "running" in key:
+            out["final." + key] = value.clone()
+    model.eval()
+    with torch.no_grad():
+        out["eval.output"] = model(noisy).clone()
+    return {k: v.float().contiguous() for k, v in out.items()}
+
+
+def main():
+    torch.use_deterministic_algorithms(True)
+    for latent_dim in (2, 16):
+        path = os.path.join(HERE, f"reference_latent{latent_dim}.safetensors")
+        tensors = make(latent_dim)
+        save_file(tensors, path, metadata={"torch": torch.__version__, "latent_dim": str(latent_dim),
+                                           "batch": str(BATCH), "steps": str(STEPS)})
+        print(f"wrote {path}: {len(tensors)} tensors, losses {tensors['losses'].tolist()}")
+
+
+if __name__ == "__main__":
+    main()

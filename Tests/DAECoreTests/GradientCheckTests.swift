@@ -1,0 +1,190 @@
+import DAECore
+import XCTest
+
+/// Every layer twice: the Float64 reference's backward against Float64 central finite
+/// differences (tolerance 1e-6 of the gradient's scale), then the Float32 production layer's
+/// forward and backward against the reference (1e-5 of the scale: Float32 rounding).
+final class GradientCheckTests: XCTestCase {
+    /// Checks `layer.backward` against central differences of `L(z) = sum_i r_i f(z)_i`; returns `(z, r, dL/dz)`.
+    @discardableResult
+    private func checkFiniteDifferences(_ layer: ReferenceLayer, z: [Double], seed: UInt64,
+                                        file: StaticString = #filePath, line: UInt = #line) -> (z: [Double], r: [Double], grad: [Double]) {
+        let r = randomValues(layer.forward(z).count, seed: seed)
+        let analytic = layer.backward(z, r)
+        let h = 1e-5
+        let scale = max(maxAbs(analytic), 1e-12)
+        func loss(_ v: [Double]) -> Double { zip(layer.forward(v), r).reduce(0) { $0 + $1.0 * $1.1 } }
+        var worst = 0.0
+        for j in 0..<z.count {
+            var plus = z, minus = z
+            plus[j] += h
+            minus[j] -= h
+            let numeric = (loss(plus) - loss(minus)) / (2 * h)
+            worst = max(worst, abs(numeric - analytic[j]) / scale)
+        }
+        XCTAssertLessThan(worst, 1e-6, "\(layer.name): reference backward vs finite differences", file: file, line: line)
+        return (z, r, analytic)
+    }
+
+    private func assertClose(_ got: [Double], _ want: ArraySlice<Double>, _ what: String, tolerance: Double = 1e-5,
+                             file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertLessThan(relativeError(got, want), tolerance, what, file: file, line: line)
+    }
+
+    func testConv2dStride2() {
+        let (n, c, oc, h, k, s, p) = (2, 3, 4, 7, 3, 2, 1)
+        let reference = Reference.conv2d(batch: n, inChannels: c, outChannels: oc, side: h, kernel: k, stride: s, padding: p)
+        let (z, r, grad) = checkFiniteDifferences(reference, z: randomValues(reference.inputCount, seed: 1), seed: 2)
+        let xCount = n * c * h * h, wCount = oc * c * k * k
+        let weight = TestParameter(Array(z[xCount..<(xCount + wCount)])), bias = TestParameter(Array(z[(xCount + wCount)...]))
+        let layer = Conv2d(inChannels: c, outChannels: oc, kernel: k, stride: s, padding: p, inputHeight: h, inputWidth: h,
+                           weight: weight.parameter, bias: bias.parameter)
+        let o = layer.outputHeight
+        let x = FloatBuffer(toChannelMajor(Array(z[0..<xCount]), batch: n, channels: c, plane: h * h))
+        let y = FloatBuffer(count: n * oc * o * o), workspace = FloatBuffer(count: layer.workspaceCount(batch: n))
+        layer.forward(x.pointer, output: y.pointer, batch: n, workspace: workspace.pointer)
+        assertClose(fromChannelMajor(y.pointer, batch: n, channels: oc, plane: o * o), reference.forward(z)[...], "Conv2d forward")
+        let dy = FloatBuffer(toChannelMajor(r, batch: n, channels: oc, plane: o * o)), dx = FloatBuffer(count: xCount)
+        layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: dx.pointer, batch: n, workspace: workspace.pointer)
+        assertClose(fromChannelMajor(dx.pointer, batch: n, channels: c, plane: h * h), grad[0..<xCount], "Conv2d input gradient")
+        assertClose(weight.gradient.array.map(Double.init), grad[xCount..<(xCount + wCount)], "Conv2d weight gradient")
+        assertClose(bias.gradient.array.map(Double.init), grad[(xCount + wCount)...], "Conv2d bias gradient")
+    }
+
+    func testConvTranspose2dStride2OutputPadding1() {
+        let (n, c, oc, h, k, s, p, v) = (2, 3, 2, 4, 3, 2, 1, 1)
+        let reference = Reference.convTranspose2d(batch: n, inChannels: c, outChannels: oc, side: h, kernel: k, stride: s, padding: p, outputPadding: v)
+        let (z, r, grad) = checkFiniteDifferences(reference, z: randomValues(reference.inputCount, seed: 3), seed: 4)
+        let xCount = n * c * h * h, wCount = c * oc * k * k
+        let weight = TestParameter(Array(z[xCount..<(xCount + wCount)])), bias = TestParameter(Array(z[(xCount + wCount)...]))
+        let layer = ConvTranspose2d(inChannels: c, outChannels: oc, kernel: k, stride: s, padding: p, outputPadding: v,
+                                    inputHeight: h, inputWidth: h, weight: weight.parameter, bias: bias.parameter)
+        let o = layer.outputHeight
+        XCTAssertEqual(o, 8)
+        let x = FloatBuffer(toChannelMajor(Array(z[0..<xCount]), batch: n, channels: c, plane: h * h))
+        let y = FloatBuffer(count: n * oc * o * o), workspace = FloatBuffer(count: layer.workspaceCount(batch: n))
+        layer.forward(x.pointer, output: y.pointer, batch: n, workspace: workspace.pointer)
+        assertClose(fromChannelMajor(y.pointer, batch: n, channels: oc, plane: o * o), reference.forward(z)[...], "ConvTranspose2d forward")
+        let dy = FloatBuffer(toChannelMajor(r, batch: n, channels: oc, plane: o * o)), dx = FloatBuffer(count: xCount)
+        layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: dx.pointer, batch: n, workspace: workspace.pointer)
+        assertClose(fromChannelMajor(dx.pointer, batch: n, channels: c, plane: h * h), grad[0..<xCount], "ConvTranspose2d input gradient")
+        assertClose(weight.gradient.array.map(Double.init), grad[xCount..<(xCount + wCount)], "ConvTranspose2d weight gradient")
+        assertClose(bias.gradient.array.map(Double.init), grad[(xCount + wCount)...], "ConvTranspose2d bias gradient")
+    }
+
+    private func checkBatchNorm(slope: Float?) throws {
+        let (n, c, plane) = (3, 2, 16)
+        let reference = Reference.batchNorm2d(batch: n, channels: c, plane: plane, slope: slope.map(Double.init))
+        var start = randomValues(reference.inputCount, seed: 5, scale: 2)
+        for j in 0..<c { start[n * c * plane + j] = 0.5 + Double(j) }  // gamma away from 0
+        let (z, r, grad) = checkFiniteDifferences(reference, z: start, seed: 6)
+        let xCount = n * c * plane
+        let weight = TestParameter(Array(z[xCount..<(xCount + c)])), bias = TestParameter(Array(z[(xCount + c)...]))
+        let running = FloatBuffer([0, 0, 1, 1])
+        let tracked = AlignedBuffer<Int64>(count: 1)
+        let layer = BatchNorm2d(channels: c, plane: plane, negativeSlope: slope, weight: weight.parameter, bias: bias.parameter,
+                                runningMean: running.pointer, runningVar: running.pointer + 2, batchesTracked: tracked.pointer)
+        let x = FloatBuffer(toChannelMajor(Array(z[0..<xCount]), batch: n, channels: c, plane: plane))
+        let y = FloatBuffer(count: xCount)
+        try layer.forwardTraining(x.pointer, output: y.pointer, batch: n, communicator: nil)
+        let name = reference.name
+        assertClose(fromChannelMajor(y.pointer, batch: n, channels: c, plane: plane), reference.forward(z)[...], "\(name) forward")
+        let dy = FloatBuffer(toChannelMajor(r, batch: n, channels: c, plane: plane)), dx = FloatBuffer(count: xCount)
+        try layer.backward(x.pointer, output: y.pointer, gradOutput: dy.pointer, gradInput: dx.pointer, batch: n, communicator: nil)
+        assertClose(fromChannelMajor(dx.pointer, batch: n, channels: c, plane: plane), grad[0..<xCount], "\(name) input gradient")
+        assertClose(weight.gradient.array.map(Double.init), grad[xCount..<(xCount + c)], "\(name) weight gradient")
+        assertClose(bias.gradient.array.map(Double.init), grad[(xCount + c)...], "\(name) bias gradient")
+
+        // Running statistics: momentum 0.1 towards the batch mean and the *unbiased* batch variance.
+        XCTAssertEqual(tracked[0], 1)
+        for ch in 0..<c {
+            let values = (0..<n).flatMap { b in (0..<plane).map { z[(b * c + ch) * plane + $0] } }
+            let mean = values.reduce(0, +) / Double(values.count)
+            let unbiased = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)
+            XCTAssertEqual(Double(running[ch]), 0.1 * mean, accuracy: 1e-6)
+            XCTAssertEqual(Double(running[2 + ch]), 0.9 + 0.1 * unbiased, accuracy: 1e-6)
+        }
+        // In-place backward (gradInput aliasing gradOutput) gives the same input gradient.
+        try layer.backward(x.pointer, output: y.pointer, gradOutput: dy.pointer, gradInput: dy.pointer, batch: n, communicator: nil)
+        XCTAssertEqual(dy.array, dx.array)
+        // Evaluation mode normalises with the running statistics.
+        layer.forwardInference(x.pointer, output: y.pointer, batch: n)
+        for ch in 0..<c {
+            let scale = weight.value[ch] / (running[2 + ch] + 1e-5).squareRoot()
+            var expected = scale * (x[ch * n * plane] - running[ch]) + bias.value[ch]
+            if let slope, expected < 0 { expected *= slope }
+            XCTAssertEqual(y[ch * n * plane], expected, accuracy: 1e-5)
+        }
+    }
+
+    func testBatchNorm2dTraining() throws { try checkBatchNorm(slope: nil) }
+    func testBatchNorm2dWithFusedLeakyReLU() throws { try checkBatchNorm(slope: 0.01) }
+
+    func testLinear() {
+        let (n, i, o) = (3, 5, 4)
+        let reference = Reference.linear(batch: n, inFeatures: i, outFeatures: o)
+        let (z, r, grad) = checkFiniteDifferences(reference, z: randomValues(reference.inputCount, seed: 7), seed: 8)
+        let weight = TestParameter(Array(z[(n * i)..<(n * i + o * i)])), bias = TestParameter(Array(z[(n * i + o * i)...]))
+        let layer = Linear(inFeatures: i, outFeatures: o, weight: weight.parameter, bias: bias.parameter)
+        let x = FloatBuffer(z[0..<(n * i)].map(Float.init)), y = FloatBuffer(count: n * o)
+        layer.forward(x.pointer, output: y.pointer, batch: n)
+        assertClose(y.array.map(Double.init), reference.forward(z)[...], "Linear forward")
+        let dy = FloatBuffer(r.map(Float.init)), dx = FloatBuffer(count: n * i)
+        layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: dx.pointer, batch: n)
+        assertClose(dx.array.map(Double.init), grad[0..<(n * i)], "Linear input gradient")
+        assertClose(weight.gradient.array.map(Double.init), grad[(n * i)..<(n * i + o * i)], "Linear weight gradient")
+        assertClose(bias.gradient.array.map(Double.init), grad[(n * i + o * i)...], "Linear bias gradient")
+    }
+
+    func testLeakyReLU() {
+        let count = 40
+        let reference = Reference.leakyReLU(count: count)
+        let (z, r, grad) = checkFiniteDifferences(reference, z: randomValues(count, seed: 9), seed: 10)
+        let x = FloatBuffer(z.map(Float.init)), y = FloatBuffer(count: count)
+        LeakyReLU.forward(x.pointer, output: y.pointer, count: count)
+        assertClose(y.array.map(Double.init), reference.forward(z)[...], "LeakyReLU forward")
+        let dy = FloatBuffer(r.map(Float.init)), dx = FloatBuffer(count: count)
+        LeakyReLU.backward(output: y.pointer, gradOutput: dy.pointer, gradInput: dx.pointer, count: count)
+        assertClose(dx.array.map(Double.init), grad[...], "LeakyReLU gradient")
+    }
+
+    func testSigmoid() {
+        let count = 40
+        let reference = Reference.sigmoid(count: count)
+        let (z, r, grad) = checkFiniteDifferences(reference, z: randomValues(count, seed: 11, scale: 4), seed: 12)
+        let x = FloatBuffer(z.map(Float.init)), y = FloatBuffer(count: count)
+        Sigmoid.forward(x.pointer, output: y.pointer, count: count)
+        assertClose(y.array.map(Double.init), reference.forward(z)[...], "Sigmoid forward")
+        let dy = FloatBuffer(r.map(Float.init)), dx = FloatBuffer(count: count)
+        Sigmoid.backward(output: y.pointer, gradOutput: dy.pointer, gradInput: dx.pointer, count: count)
+        assertClose(dx.array.map(Double.init), grad[...], "Sigmoid gradient")
+    }
+
+    func testMSELoss() {
+        let count = 30
+        let reference = Reference.mse(count: count)
+        let (z, r, grad) = checkFiniteDifferences(reference, z: randomValues(2 * count, seed: 13), seed: 14)
+        let prediction = FloatBuffer(z[0..<count].map(Float.init)), target = FloatBuffer(z[count...].map(Float.init))
+        let loss = MSELoss.sumOfSquares(prediction.pointer, target: target.pointer, count: count) / Double(count)
+        XCTAssertEqual(loss, reference.forward(z)[0], accuracy: 1e-6 * abs(reference.forward(z)[0]))
+        let g = FloatBuffer(count: count)
+        MSELoss.gradient(prediction.pointer, target: target.pointer, count: count, meanOver: count, into: g.pointer)
+        assertClose(g.array.map { Double($0) * r[0] }, grad[0..<count], "MSELoss gradient")
+    }
+
+    /// `fold` is the adjoint of `unfold`: <unfold(x), c> == <x, fold(c)> for any x, c.
+    func testFoldIsAdjointOfUnfold() {
+        for (side, k, s, p) in [(7, 3, 2, 1), (6, 3, 1, 1), (5, 4, 1, 0), (8, 3, 2, 0)] {
+            let g = ConvGeometry(channels: 2, height: side, width: side, kernel: k, stride: s, padding: p)
+            let batch = 3
+            let x = FloatBuffer(randomValues(2 * batch * side * side, seed: 15).map(Float.init))
+            let c = FloatBuffer(randomValues(g.patchSize * batch * g.outputPlane, seed: 16).map(Float.init))
+            let unfolded = FloatBuffer(count: c.count), folded = FloatBuffer(count: x.count)
+            Im2col.unfold(x.pointer, batch: batch, geometry: g, into: unfolded.pointer)
+            Im2col.fold(c.pointer, batch: batch, geometry: g, into: folded.pointer)
+            let left = zip(unfolded.array, c.array).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            let right = zip(x.array, folded.array).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            XCTAssertEqual(left, right, accuracy: 1e-4 * max(1, abs(left)), "side \(side) k\(k) s\(s) p\(p)")
+        }
+    }
+}
