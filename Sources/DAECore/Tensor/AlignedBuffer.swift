@@ -51,6 +51,13 @@ public struct TensorView {
     /// Offset of the first element in the owning buffer.
     public let offset: Int
 
+    public init(name: String, shape: [Int], pointer: UnsafeMutablePointer<Float>, offset: Int = 0) {
+        self.name = name
+        self.shape = shape
+        self.pointer = pointer
+        self.offset = offset
+    }
+
     public var count: Int { shape.reduce(1, *) }
     public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count) }
     public var array: [Float] { Array(buffer) }

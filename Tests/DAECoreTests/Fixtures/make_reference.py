@@ -21,6 +21,19 @@ safetensors (`reference_latent{d}.safetensors`):
     final.<key>                     every parameter after 3 Adam steps
     final.<bn>.running_mean/var     running statistics after 3 forwards
     eval.output                     eval-mode output on the noisy batch after the 3 steps
+    final64.*, eval64.output        the same after 3 steps, computed in float64 from the same start
+
+Why float64 too: the biases of convolutions followed by BatchNorm have an exact gradient of
+0, so what float32 computes for them is rounding noise, and Adam (which divides by the
+gradient's own scale) turns that noise into steps of about lr. Those biases, the running
+means they shift, and weights whose gradients are tiny differ between *any* two float32
+implementations, PyTorch's float32 against its own float64 included. The Swift test holds
+each tensor after the steps to 1e-4 of the float64 result, or to a small multiple of
+PyTorch float32's own distance from it where PyTorch itself cannot do better.
+
+It also writes `adam.safetensors`: a parameter vector, three gradient vectors and the
+parameters after three `torch.optim.Adam` steps with those gradients, to check the update
+rule alone.
 """
 import os
 import sys
@@ -52,6 +65,22 @@ def digit_like_batch(generator: torch.Generator) -> torch.Tensor:
     return torch.stack(images).unsqueeze(1)
 
 
+def train_in_float64(init: dict, clean: torch.Tensor, noisy: torch.Tensor, latent_dim: int) -> dict:
+    """The same 3 steps from the same float32 start, in float64."""
+    model = Autoencoder(latent_dim).double().train()
+    model.load_state_dict({k: v.double() for k, v in init.items()}, strict=False)
+    optimizer = adam(model)
+    for _ in range(STEPS):
+        optimizer.zero_grad()
+        torch.mean((model(noisy.double()) - clean.double()) ** 2).backward()
+        optimizer.step()
+    out = {"final64." + k: v.clone() for k, v in model.state_dict().items() if "num_batches" not in k}
+    model.eval()
+    with torch.no_grad():
+        out["eval64.output"] = model(noisy.double()).clone()
+    return out
+
+
 def make(latent_dim: int) -> dict:
     torch.manual_seed(1234 + latent_dim)
     generator = torch.Generator().manual_seed(99)
@@ -59,6 +88,7 @@ def make(latent_dim: int) -> dict:
     optimizer = adam(model)
     clean = digit_like_batch(generator)
     noisy = torch.clamp(clean + 0.1 * torch.randn(clean.shape, generator=generator), 0, 1)
+    init = {k: v.clone() for k, v in model.state_dict().items() if k.endswith(("weight", "bias"))}
 
     out = {"input.clean": clean, "input.noisy": noisy}
     for key, value in model.state_dict().items():
@@ -92,17 +122,38 @@ def make(latent_dim: int) -> dict:
     model.eval()
     with torch.no_grad():
         out["eval.output"] = model(noisy).clone()
+    out.update(train_in_float64(init, clean, noisy, latent_dim))
     return {k: v.float().contiguous() for k, v in out.items()}
+
+
+def make_adam() -> dict:
+    """Adam alone: gradients spanning several magnitudes, signs flipping between steps."""
+    generator = torch.Generator().manual_seed(7)
+    param = torch.nn.Parameter(torch.randn(64, generator=generator))
+    out = {"adam.param0": param.detach().clone()}
+    optimizer = torch.optim.Adam([param], lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
+    scales = 10.0 ** torch.linspace(-6, 1, 64)
+    for step in range(1, STEPS + 1):
+        grad = torch.randn(64, generator=generator) * scales
+        out[f"adam.grad{step}"] = grad.clone()
+        param.grad = grad
+        optimizer.step()
+    out["adam.param3"] = param.detach().clone()
+    return out
 
 
 def main():
     torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(1)  # one thread: the same summation order, so the files are reproducible
     for latent_dim in (2, 16):
         path = os.path.join(HERE, f"reference_latent{latent_dim}.safetensors")
         tensors = make(latent_dim)
         save_file(tensors, path, metadata={"torch": torch.__version__, "latent_dim": str(latent_dim),
                                            "batch": str(BATCH), "steps": str(STEPS)})
         print(f"wrote {path}: {len(tensors)} tensors, losses {tensors['losses'].tolist()}")
+    path = os.path.join(HERE, "adam.safetensors")
+    save_file(make_adam(), path, metadata={"torch": torch.__version__})
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":
