@@ -43,7 +43,7 @@ struct Bench: ParsableCommand {
             print(String(format: "%6@ %8@ %10@ %12@", "batch", "threads", "images/s", "ms/step"))
         }
         for threadCount in threads {
-            BLAS.setThreads(threadCount)
+            ComputeThreads.set(threadCount)
             for batch in batchSizes {
                 let rate = try measure(batch: batch)
                 if json {

@@ -148,6 +148,13 @@ final class ModelReferenceTests: XCTestCase {
     func testMatchesPyTorchLatent2() throws { try checkAgainstPyTorch(latentDim: 2) }
     func testMatchesPyTorchLatent16() throws { try checkAgainstPyTorch(latentDim: 16) }
 
+    /// The element-wise loops split channels across threads and BLAS runs two threads: same answers.
+    func testMatchesPyTorchWithTwoComputeThreads() throws {
+        ComputeThreads.set(2)
+        defer { ComputeThreads.set(1) }
+        try checkAgainstPyTorch(latentDim: 16)
+    }
+
     /// The fixture's tensors are exactly the model's `state_dict` keys and shapes.
     func testParameterNamesAndShapesMatchPyTorch() throws {
         let fixture = try loadFixture(latentDim: 16)

@@ -20,7 +20,7 @@ public enum Im2col {
         let (k, s, p) = (g.kernel, g.stride, g.padding)
         let (h, w, oh, ow) = (g.height, g.width, g.outHeight, g.outWidth)
         let rowLength = batch * oh * ow
-        for c in 0..<g.channels {
+        Parallel.forEach(g.channels) { c in
             for ki in 0..<k {
                 for kj in 0..<k {
                     let row = col + ((c * k + ki) * k + kj) * rowLength
@@ -55,8 +55,9 @@ public enum Im2col {
         let (k, s, p) = (g.kernel, g.stride, g.padding)
         let (h, w, oh, ow) = (g.height, g.width, g.outHeight, g.outWidth)
         let rowLength = batch * oh * ow
-        output.update(repeating: 0, count: g.channels * batch * h * w)
-        for c in 0..<g.channels {
+        // Rows of channel c only add into channel c, so channels run in parallel.
+        Parallel.forEach(g.channels) { c in
+            (output + c * batch * h * w).update(repeating: 0, count: batch * h * w)
             for ki in 0..<k {
                 for kj in 0..<k {
                     let row = col + ((c * k + ki) * k + kj) * rowLength

@@ -66,14 +66,9 @@ public struct BatchNorm2d {
         let length = batch * plane
         let s = sums.pointer
         s[0] = Double(length)
-        for c in 0..<channels {
-            let row = input + c * length
-            var sum: Double = 0, squares: Double = 0
-            for i in 0..<length {
-                let v = Double(row[i])
-                sum += v
-                squares += v * v
-            }
+        let channels = channels
+        Parallel.forEach(channels) { c in
+            let (sum, squares) = Reductions.sumAndSquares(input + c * length, count: length)
             s[1 + c] = sum
             s[1 + channels + c] = squares
         }
@@ -105,7 +100,8 @@ public struct BatchNorm2d {
     /// `y = act(gamma * (x - mean) * invStd + beta)` as one affine map per channel.
     private func normalize(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, length: Int,
                            mean: UnsafePointer<Double>, invStd: UnsafePointer<Double>) {
-        for c in 0..<channels {
+        let (weight, bias, negativeSlope) = (weight, bias, negativeSlope)
+        Parallel.forEach(channels) { c in
             let scale = Float(Double(weight.value[c]) * invStd[c])
             let shift = Float(Double(bias.value[c]) - mean[c] * Double(weight.value[c]) * invStd[c])
             let x = input + c * length, y = output + c * length
@@ -128,22 +124,19 @@ public struct BatchNorm2d {
                          gradInput: UnsafeMutablePointer<Float>, batch: Int, communicator: Communicator?) throws {
         let length = batch * plane
         let s = sums.pointer
-        for c in 0..<channels {
+        let (channels, weight, bias, negativeSlope) = (channels, weight, bias, negativeSlope)
+        let savedMean = savedMean.pointer, savedInvStd = savedInvStd.pointer
+        Parallel.forEach(channels) { c in
             let x = input + c * length, y = output + c * length
             let dy = gradOutput + c * length, g = gradInput + c * length
-            let mean = savedMean[c], invStd = savedInvStd[c]
-            var sumDy: Double = 0, sumDyXhat: Double = 0
             if let slope = negativeSlope {
                 for i in 0..<length { g[i] = y[i] > 0 ? dy[i] : dy[i] * slope }
             } else if UnsafePointer(g) != dy {
                 g.update(from: dy, count: length)
             }
-            for i in 0..<length {
-                let d = Double(g[i])
-                sumDy += d
-                sumDyXhat += d * (Double(x[i]) - mean)
-            }
-            sumDyXhat *= invStd
+            // Centre on the Float mean so the Float partial sums do not cancel.
+            let (sumDy, centered) = Reductions.sumAndCenteredDot(g, x, mean: Float(savedMean[c]), count: length)
+            let sumDyXhat = centered * savedInvStd[c]
             s[c] = sumDy
             s[channels + c] = sumDyXhat
             bias.gradient[c] = Float(sumDy)
@@ -151,7 +144,7 @@ public struct BatchNorm2d {
         }
         if let communicator { try communicator.allReduceSum(UnsafeMutableBufferPointer(start: s, count: 2 * channels)) }
         let count = savedCount[0]
-        for c in 0..<channels {
+        Parallel.forEach(channels) { c in
             let g = gradInput + c * length, x = input + c * length
             let mean = savedMean[c], invStd = savedInvStd[c]
             let meanDy = s[c] / count, meanDyXhat = s[channels + c] / count

@@ -3,7 +3,7 @@
 public enum Layout {
     public static func channelMajorToSampleMajor(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
                                                  channels: Int, batch: Int, plane: Int) {
-        for c in 0..<channels {
+        Parallel.forEach(channels) { c in
             for n in 0..<batch {
                 (y + (n * channels + c) * plane).update(from: x + (c * batch + n) * plane, count: plane)
             }
@@ -12,7 +12,7 @@ public enum Layout {
 
     public static func sampleMajorToChannelMajor(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
                                                  channels: Int, batch: Int, plane: Int) {
-        for c in 0..<channels {
+        Parallel.forEach(channels) { c in
             for n in 0..<batch {
                 (y + (c * batch + n) * plane).update(from: x + (n * channels + c) * plane, count: plane)
             }

@@ -16,20 +16,17 @@ public struct Parameter {
 enum ChannelOps {
     /// `data[c][i] += bias[c]`.
     static func addBias(_ data: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, channels: Int, length: Int) {
-        for c in 0..<channels {
+        Parallel.forEach(channels) { c in
             let row = data + c * length
             let b = bias[c]
             for i in 0..<length { row[i] += b }
         }
     }
 
-    /// `sums[c] = sum_i data[c][i]`, accumulated in Double so large batches stay exact to Float precision.
+    /// `sums[c] = sum_i data[c][i]`, with Double-flushed partial sums (see `Reductions`).
     static func sumRows(_ data: UnsafePointer<Float>, channels: Int, length: Int, into sums: UnsafeMutablePointer<Float>) {
-        for c in 0..<channels {
-            let row = data + c * length
-            var total: Double = 0
-            for i in 0..<length { total += Double(row[i]) }
-            sums[c] = Float(total)
+        Parallel.forEach(channels) { c in
+            sums[c] = Float(Reductions.sum(data + c * length, count: length))
         }
     }
 }

@@ -37,13 +37,16 @@ public final class Adam {
         let correction2Sqrt = Float((1 - pow(Double(beta2), t)).squareRoot())
         let m = firstMoment.pointer, v = secondMoment.pointer
         let (b1, b2, eps) = (beta1, beta2, eps)
-        for i in 0..<firstMoment.count {
-            let g = gradients[i]
-            let mi = m[i] + (1 - b1) * (g - m[i])
-            let vi = b2 * v[i] + (1 - b2) * g * g
-            m[i] = mi
-            v[i] = vi
-            parameters[i] -= stepSize * mi / (vi.squareRoot() / correction2Sqrt + eps)
+        let count = firstMoment.count, chunk = 16_384
+        Parallel.forEach((count + chunk - 1) / chunk) { block in
+            for i in (block * chunk)..<min(count, (block + 1) * chunk) {
+                let g = gradients[i]
+                let mi = m[i] + (1 - b1) * (g - m[i])
+                let vi = b2 * v[i] + (1 - b2) * g * g
+                m[i] = mi
+                v[i] = vi
+                parameters[i] -= stepSize * mi / (vi.squareRoot() / correction2Sqrt + eps)
+            }
         }
     }
 }
