@@ -12,7 +12,7 @@ struct Bench: ParsableCommand {
     @Option(name: .customLong("batch-sizes"), parsing: .upToNextOption, help: "Batch sizes to time.")
     var batchSizes: [Int] = [64, 128, 256]
 
-    @Option(parsing: .upToNextOption, help: "BLAS thread counts to time.")
+    @Option(parsing: .upToNextOption, help: "Compute thread counts to time (BLAS and the element-wise loops).")
     var threads: [Int] = [1, 2]
 
     @Option(name: .customLong("latent-dim"), help: "Latent size.")
@@ -40,7 +40,7 @@ struct Bench: ParsableCommand {
     func run() throws {
         if !json {
             print("dae-dist training step (images/s, median of \(repeats) x \(steps) steps)")
-            print(String(format: "%6@ %8@ %10@ %12@", "batch", "threads", "images/s", "ms/step"))
+            print("  batch  threads   images/s      ms/step")
         }
         for threadCount in threads {
             ComputeThreads.set(threadCount)
@@ -49,7 +49,7 @@ struct Bench: ParsableCommand {
                 if json {
                     print("{\"impl\": \"dae-dist\", \"batch\": \(batch), \"threads\": \(threadCount), \"images_per_sec\": \(String(format: "%.1f", rate))}")
                 } else {
-                    print(String(format: "%6d %8d %10.1f %12.2f", batch, threadCount, rate, 1000 * Double(batch) / rate))
+                    print(String(format: "%7d %8d %10.1f %12.2f", batch, threadCount, rate, 1000 * Double(batch) / rate))
                 }
                 fflush(nil)  // nil flushes every stream; `stdout` is not concurrency-safe to name
             }
