@@ -6,11 +6,13 @@ import XCTest
 final class ConvTransposeSpecTests: XCTestCase {
     private func loadSpec() throws -> [String: Any] {
         let url = try TestPaths.sharedFile("spec/conv_transpose_examples.json")
-        return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: url))
+        return try XCTUnwrap(json as? [String: Any])
     }
 
     func testWorkedExamplesValues() throws {
-        let examples = try XCTUnwrap(try loadSpec()["examples"] as? [[String: Any]])
+        let spec = try loadSpec()  // outside XCTUnwrap, so a skip stays a skip
+        let examples = try XCTUnwrap(spec["examples"] as? [[String: Any]])
         XCTAssertFalse(examples.isEmpty)
         for example in examples {
             let name = example["name"] as! String
@@ -38,7 +40,8 @@ final class ConvTransposeSpecTests: XCTestCase {
     }
 
     func testOutputSizeCases() throws {
-        let cases = try XCTUnwrap(try loadSpec()["output_size_cases"] as? [[String: Any]])
+        let spec = try loadSpec()
+        let cases = try XCTUnwrap(spec["output_size_cases"] as? [[String: Any]])
         XCTAssertFalse(cases.isEmpty)
         for item in cases {
             let input = item["input"] as! [Int], output = item["output"] as! [Int]
