@@ -3,7 +3,9 @@ import PackageDescription
 
 /// Targets, one concern each:
 /// - `CBLAS`: OpenBLAS's C interface on Linux (macOS uses Accelerate instead).
+/// - `CZlib`: zlib, to read gzip-compressed IDX files.
 /// - `DAECore`: the autoencoder's layers, model, initialisation, Adam and the `Communicator` seam.
+/// - `DAEData`: MNIST (IDX files, download, virtual shards, sampler, noise) and synthetic digits.
 /// - `dae-dist`: the command-line program.
 let package = Package(
     name: "dae-dist",
@@ -11,6 +13,7 @@ let package = Package(
     products: [
         .executable(name: "dae-dist", targets: ["dae-dist"]),
         .library(name: "DAECore", targets: ["DAECore"]),
+        .library(name: "DAEData", targets: ["DAEData"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -22,6 +25,15 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        .systemLibrary(
+            name: "CZlib",
+            path: "Sources/CZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .target(
+            name: "DAEData",
+            dependencies: ["CZlib", "DAECore"]
+        ),
         .target(
             name: "DAECore",
             dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))]
@@ -30,6 +42,7 @@ let package = Package(
             name: "dae-dist",
             dependencies: [
                 "DAECore",
+                "DAEData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -37,6 +50,10 @@ let package = Package(
             name: "DAECoreTests",
             dependencies: ["DAECore"],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "DAEDataTests",
+            dependencies: ["DAEData"]
         ),
     ]
 )

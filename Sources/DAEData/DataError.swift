@@ -1,0 +1,46 @@
+/// Everything that can be wrong with the data a user points dae-dist at. Each message names
+/// the file or flag and says what to do.
+public enum DataError: Error, CustomStringConvertible, Equatable {
+    case missing(path: String, dataDir: String)
+    case unreadable(path: String, reason: String)
+    case truncated(path: String, expectedBytes: Int, actualBytes: Int)
+    case trailingBytes(path: String, expectedBytes: Int)
+    case wrongMagic(path: String, found: UInt32, expected: UInt32)
+    case wrongImageSize(path: String, rows: Int, columns: Int)
+    case corruptGzip(path: String, reason: String)
+    case countMismatch(images: String, imageCount: Int, labels: String, labelCount: Int)
+    case invalidSetting(flag: String, reason: String)
+    case downloadFailed(file: String, attempts: [String], dataDir: String)
+    case checksumMismatch(url: String, expected: String, actual: String)
+
+    public var description: String {
+        switch self {
+        case .missing(let path, let dataDir):
+            return "\(path): not found. Put the MNIST files in \(dataDir) (or point --data-dir at them), "
+                + "let dae-dist fetch them with --download (or `dae-dist download`), or train offline on --dataset synthetic."
+        case .unreadable(let path, let reason):
+            return "\(path): cannot be read (\(reason))."
+        case .truncated(let path, let expected, let actual):
+            return "\(path): truncated: its header promises \(expected) bytes of data but it holds \(actual). "
+                + "Delete it and download it again (--download)."
+        case .trailingBytes(let path, let expected):
+            return "\(path): longer than its header says (\(expected) bytes): the count in the header is wrong or the file is not MNIST."
+        case .wrongMagic(let path, let found, let expected):
+            return "\(path): not an IDX \(expected == 2051 ? "image" : "label") file (magic number \(found), expected \(expected)). "
+                + "Check that the file names are not swapped and the file is MNIST."
+        case .wrongImageSize(let path, let rows, let columns):
+            return "\(path): holds \(rows) x \(columns) images; this model takes 28 x 28 (MNIST)."
+        case .corruptGzip(let path, let reason):
+            return "\(path): corrupt gzip data (\(reason)). Delete it and download it again (--download)."
+        case .countMismatch(let images, let imageCount, let labels, let labelCount):
+            return "\(images) holds \(imageCount) images but \(labels) holds \(labelCount) labels: the two files are from different sets."
+        case .invalidSetting(let flag, let reason):
+            return "\(flag): \(reason)"
+        case .downloadFailed(let file, let attempts, let dataDir):
+            return "could not download \(file) (tried: \(attempts.joined(separator: "; "))). If this machine is offline, "
+                + "copy the MNIST files into \(dataDir) (--data-dir) or train on --dataset synthetic."
+        case .checksumMismatch(let url, let expected, let actual):
+            return "\(url): checksum mismatch (MD5 \(actual), expected \(expected)); the download was discarded."
+        }
+    }
+}

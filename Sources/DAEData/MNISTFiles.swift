@@ -1,0 +1,74 @@
+import Foundation
+
+/// The two MNIST splits as files on disk: `train-*` and `t10k-*`.
+public enum MNISTSplit: String, Sendable, CaseIterable {
+    case train
+    case test = "t10k"
+}
+
+/// Where the four MNIST files are, under either common naming (`train-images-idx3-ubyte`
+/// or `train-images.idx3-ubyte`), gzip or not.
+public enum MNISTFiles {
+    /// The canonical (downloaded) file name.
+    public static func fileName(_ split: MNISTSplit, _ kind: IDXKind) -> String {
+        "\(split.rawValue)-\(kind == .images ? "images-idx3" : "labels-idx1")-ubyte.gz"
+    }
+
+    public static func candidates(_ split: MNISTSplit, _ kind: IDXKind) -> [String] {
+        let (name, dims) = kind == .images ? ("images", "idx3") : ("labels", "idx1")
+        let stems = ["\(split.rawValue)-\(name)-\(dims)-ubyte", "\(split.rawValue)-\(name).\(dims)-ubyte"]
+        return stems.flatMap { [$0 + ".gz", $0] }
+    }
+
+    /// The first existing candidate in `dataDir`, or `DataError.missing` naming the canonical one.
+    public static func locate(dataDir: String, _ split: MNISTSplit, _ kind: IDXKind) throws -> String {
+        for name in candidates(split, kind) {
+            let path = (dataDir as NSString).appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: path) { return path }
+        }
+        throw DataError.missing(path: (dataDir as NSString).appendingPathComponent(fileName(split, kind)), dataDir: dataDir)
+    }
+
+    public static func allPresent(dataDir: String) -> Bool {
+        MNISTSplit.allCases.allSatisfy { split in
+            [IDXKind.images, .labels].allSatisfy { (try? locate(dataDir: dataDir, split, $0)) != nil }
+        }
+    }
+}
+
+/// Images (one byte per pixel, 784 per image) with their labels and their sample indices
+/// (positions in the split's file), so noise and sampling can be keyed by sample, not by
+/// where the sample happens to sit in memory.
+public struct Digits: Sendable {
+    public let pixels: [UInt8]
+    public let labels: [UInt8]
+    public let sampleIndices: [Int]
+
+    public init(pixels: [UInt8], labels: [UInt8], sampleIndices: [Int]) {
+        precondition(pixels.count == labels.count * 784 && labels.count == sampleIndices.count, "Digits: inconsistent sizes")
+        self.pixels = pixels
+        self.labels = labels
+        self.sampleIndices = sampleIndices
+    }
+
+    public var count: Int { labels.count }
+
+    /// Reads records `ranges` of a split's image and label files (all records when nil).
+    public static func load(dataDir: String, split: MNISTSplit, ranges: [Range<Int>]? = nil) throws -> Digits {
+        let imagePath = try MNISTFiles.locate(dataDir: dataDir, split, .images)
+        let labelPath = try MNISTFiles.locate(dataDir: dataDir, split, .labels)
+        let labels = try IDXReader.read(path: labelPath, kind: .labels, ranges: ranges)
+        let images = try IDXReader.read(path: imagePath, kind: .images, ranges: ranges)
+        guard images.fileCount == labels.fileCount else {
+            throw DataError.countMismatch(images: imagePath, imageCount: images.fileCount, labels: labelPath, labelCount: labels.fileCount)
+        }
+        let indices = (ranges ?? [0..<images.fileCount]).flatMap { Array($0) }
+        return Digits(pixels: images.bytes, labels: labels.bytes, sampleIndices: indices)
+    }
+
+    /// Just the number of records, from the label file's header.
+    public static func count(dataDir: String, split: MNISTSplit) throws -> Int {
+        let labelPath = try MNISTFiles.locate(dataDir: dataDir, split, .labels)
+        return try IDXReader.read(path: labelPath, kind: .labels, ranges: []).fileCount
+    }
+}
