@@ -1,0 +1,84 @@
+import DAEData
+import Foundation
+import XCTest
+
+/// Checksum-verified download against a loopback HTTP server serving the official files.
+final class DownloadTests: XCTestCase {
+    func testMD5KnownAnswers() {
+        XCTAssertEqual(MD5.hex([UInt8]()), "d41d8cd98f00b204e9800998ecf8427e")
+        XCTAssertEqual(MD5.hex(Array("abc".utf8)), "900150983cd24fb0d6963f7d28e17f72")
+        XCTAssertEqual(MD5.hex(Array(String(repeating: "a", count: 1000).utf8)), "cabe45dcc9ae5b66ba86600cca6b8ba8")
+    }
+
+    /// `python3 -m http.server` on 127.0.0.1 serving `directory`; skipped when python3 is absent.
+    private func serve(_ directory: String) throws -> (process: Process, base: String) {
+        guard let python = ["/usr/bin/python3", "/usr/local/bin/python3"].first(where: { FileManager.default.isExecutableFile(atPath: $0) })
+            ?? (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map({ "\($0)/python3" })
+                .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw XCTSkip("python3 is not installed; skipping the loopback download test")
+        }
+        for attempt in 0..<5 {
+            let port = 20000 + Int.random(in: 0..<20000)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: python)
+            process.arguments = ["-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", directory]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let base = "http://127.0.0.1:\(port)/"
+            for _ in 0..<50 {
+                if (try? MNISTDownloader(mirrors: [base], timeout: 1).probe(base)) == true { return (process, base) }
+                if !process.isRunning { break }
+                usleep(100_000)
+            }
+            process.terminate()
+            _ = attempt
+        }
+        throw XCTSkip("could not start a loopback HTTP server")
+    }
+
+    private func temporaryDirectory() throws -> String {
+        let path = NSTemporaryDirectory() + "dae-download-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        return path
+    }
+
+    private let files = ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", "train-labels-idx1-ubyte.gz"]
+
+    func testDownloadsAndVerifiesTheOfficialFiles() throws {
+        let official = TestShared.path("data/mnist-t10k")
+        guard FileManager.default.fileExists(atPath: official) else { throw XCTSkip("\(official) is absent; skipping") }
+        let (server, base) = try serve(official)
+        defer { server.terminate() }
+        let destination = try temporaryDirectory()
+        // The first mirror is dead: the downloader moves on to the next.
+        var log: [String] = []
+        try MNISTDownloader(mirrors: ["http://127.0.0.1:9/", base], timeout: 5).download(into: destination, files: files) { log.append($0) }
+        XCTAssertTrue(log.contains { $0.contains("127.0.0.1:9") }, "\(log)")
+        for file in files {
+            let data = try Data(contentsOf: URL(fileURLWithPath: destination + "/" + file))
+            XCTAssertEqual(MD5.hex(data), MNISTDownloader.checksums[file], file)
+        }
+        let test = try Digits.load(dataDir: destination, split: .test)
+        XCTAssertEqual(test.count, 10_000)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: destination).sorted(), files.sorted(), "no temporary files left")
+    }
+
+    func testACorruptedCopyIsRejectedAndLeavesNothing() throws {
+        let official = TestShared.path("data/mnist-t10k")
+        guard FileManager.default.fileExists(atPath: official) else { throw XCTSkip("\(official) is absent; skipping") }
+        let corrupted = try temporaryDirectory()
+        var data = try Data(contentsOf: URL(fileURLWithPath: official + "/t10k-labels-idx1-ubyte.gz"))
+        data[data.count / 2] ^= 0xFF
+        FileManager.default.createFile(atPath: corrupted + "/t10k-labels-idx1-ubyte.gz", contents: data)
+        let (server, base) = try serve(corrupted)
+        defer { server.terminate() }
+        let destination = try temporaryDirectory()
+        XCTAssertThrowsError(try MNISTDownloader(mirrors: [base], timeout: 5).download(into: destination, files: ["t10k-labels-idx1-ubyte.gz"])) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.contains("checksum mismatch") && message.contains("--data-dir") && message.contains("synthetic"), message)
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: destination), [], "nothing left behind")
+    }
+}
