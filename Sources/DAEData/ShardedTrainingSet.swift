@@ -27,12 +27,6 @@ public struct ShardedTrainingSet: Sendable {
         precondition(row == digits.count, "ShardedTrainingSet: \(digits.count) rows for shards holding \(row)")
     }
 
-    /// Reads this rank's shards of the MNIST training file in `dataDir`.
-    public static func load(dataDir: String, plan: ShardPlan, rank: Int, worldSize: Int) throws -> ShardedTrainingSet {
-        let ranges = plan.shardsOwned(rank: rank, worldSize: worldSize).map { plan.range(of: $0) }
-        let digits = try Digits.load(dataDir: dataDir, split: .train, ranges: ranges)
-        return ShardedTrainingSet(plan: plan, rank: rank, worldSize: worldSize, digits: digits)
-    }
 
     /// Row in `digits` of training sample `sample`, which must be in an owned shard.
     @inline(__always)
