@@ -55,7 +55,7 @@ public struct MNISTDownloader: Sendable {
                     log("saved \(destination) (\(data.count) bytes, MD5 verified)")
                     done = true
                 } catch let error as DataError {
-                    attempts.append("\(url): \(error)")
+                    attempts.append("\(error)")  // names the URL itself
                 } catch {
                     attempts.append("\(url): \(error.localizedDescription)")
                 }
@@ -107,7 +107,7 @@ public struct MNISTDownloader: Sendable {
             if let error {
                 result.error = error
             } else if let http = response as? HTTPURLResponse, !(200..<300).contains(http.statusCode) {
-                result.error = DataError.invalidSetting(flag: address, reason: "HTTP status \(http.statusCode)")
+                result.error = DataError.unreadable(path: address, reason: "HTTP status \(http.statusCode)")
             } else {
                 result.data = data
             }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DAECore
+import DAEData
 import Foundation
 
 /// `dae-dist bench`: images per second of the full training step (forward, backward, Adam)
@@ -54,6 +55,28 @@ struct Bench: ParsableCommand {
                 fflush(nil)  // nil flushes every stream; `stdout` is not concurrency-safe to name
             }
         }
+        ComputeThreads.set(1)
+        let batch = 128
+        let perSecond = measureBatchAssembly(batch: batch)
+        if json {
+            print("{\"impl\": \"dae-dist\", \"what\": \"batch-assembly\", \"batch\": \(batch), \"batches_per_sec\": \(String(format: "%.1f", perSecond))}")
+        } else {
+            print(String(format: "batch assembly (gather + noise, batch %d, 1 thread): %.3f ms", batch, 1000 / perSecond))
+        }
+    }
+
+    /// Gathering a batch of 128 shard images and adding their noise, as a training step does.
+    private func measureBatchAssembly(batch: Int) -> Double {
+        let digits = SyntheticDigits.make(count: 1024, seed: 0)
+        let clean = FloatBuffer(count: batch * 784), noisy = FloatBuffer(count: batch * 784)
+        let noise = NoiseGenerator(seed: 0)
+        let rounds = 200
+        let start = DispatchTime.now().uptimeNanoseconds
+        for round in 0..<rounds {
+            BatchAssembler.assemble(count: batch, digits: digits, row: { ($0 * 7 + round) % 1024 }, sampleIndex: { $0 + round * batch },
+                                    noise: noise, epoch: 0, factor: 0.1, clean: clean.pointer, noisy: noisy.pointer)
+        }
+        return Double(rounds) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
 
     private func measure(batch: Int) throws -> Double {

@@ -1,0 +1,38 @@
+import ArgumentParser
+import DAEData
+import Foundation
+
+/// `dae-dist download`: fetch the four MNIST files into the data directory, verified.
+struct Download: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Download MNIST into the data directory (checksum-verified; files already there are kept).")
+
+    @Option(name: .customLong("data-dir"), help: "Where the MNIST files go (env DAE_DATA_DIR).")
+    var dataDir: String = ProcessInfo.processInfo.environment["DAE_DATA_DIR"] ?? "./data/mnist"
+
+    @Option(name: .customLong("mirror"), help: "A base URL holding the *-ubyte.gz files; repeat to try several in order (default: the public MNIST mirrors).")
+    var mirrors: [String] = []
+
+    @Option(help: "Seconds to wait for a mirror to answer.")
+    var timeout: Double = 60
+
+    func validate() throws {
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive.") }
+    }
+
+    func run() throws {
+        let downloader = MNISTDownloader(mirrors: mirrors.isEmpty ? MNISTDownloader.defaultMirrors : mirrors, timeout: timeout)
+        do {
+            try downloader.download(into: dataDir) { print($0) }
+        } catch let error as DataError {
+            throw ValidationFailure(message: error.description)
+        }
+        print("MNIST is in \(dataDir)")
+    }
+}
+
+/// An error whose message is meant for the user as is; exits with status 1.
+struct ValidationFailure: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
