@@ -5,6 +5,8 @@ import PackageDescription
 /// - `CBLAS`: OpenBLAS's C interface on Linux (macOS uses Accelerate instead).
 /// - `CZlib`: zlib, to read gzip-compressed IDX files.
 /// - `DAECore`: the autoencoder's layers, model, initialisation, Adam and the `Communicator` seam.
+/// - `CMPI`, `MPIShim`: OpenMPI, and plain C wrappers for what Swift cannot import (MPI's handle macros).
+/// - `DAEDistributed`: `MPICommunicator`, the MPI implementation of `Communicator`.
 /// - `DAEData`: MNIST (IDX files, download, virtual shards, sampler, noise) and synthetic digits.
 /// - `dae-dist`: the command-line program.
 let package = Package(
@@ -14,6 +16,7 @@ let package = Package(
         .executable(name: "dae-dist", targets: ["dae-dist"]),
         .library(name: "DAECore", targets: ["DAECore"]),
         .library(name: "DAEData", targets: ["DAEData"]),
+        .library(name: "DAEDistributed", targets: ["DAEDistributed"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -30,6 +33,20 @@ let package = Package(
             path: "Sources/CZlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        .systemLibrary(
+            name: "CMPI",
+            path: "Sources/CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"])]
+        ),
+        .target(
+            name: "MPIShim",
+            dependencies: ["CMPI"]
+        ),
+        .target(
+            name: "DAEDistributed",
+            dependencies: ["MPIShim", "DAECore"]
+        ),
         .target(
             name: "DAEData",
             dependencies: ["CZlib", "DAECore"]
@@ -43,6 +60,7 @@ let package = Package(
             dependencies: [
                 "DAECore",
                 "DAEData",
+                "DAEDistributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

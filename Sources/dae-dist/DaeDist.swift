@@ -5,6 +5,6 @@ struct DaeDist: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dae-dist",
         abstract: "Distributed data-parallel training of a convolutional denoising autoencoder on MNIST.",
-        subcommands: [Bench.self, Download.self]
+        subcommands: [Bench.self, Download.self, SelfTest.self]
     )
 }

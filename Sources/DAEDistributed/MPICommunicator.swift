@@ -1,0 +1,122 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import DAECore
+import MPIShim
+
+/// An MPI error on this rank, with the operation it happened in.
+public struct MPIError: Error, CustomStringConvertible {
+    public let rank: Int
+    public let operation: String
+    public let message: String
+    public var description: String { "rank \(rank): MPI error in \(operation): \(message)" }
+}
+
+/// `Communicator` over OpenMPI's `MPI_COMM_WORLD` (through the `MPIShim` C functions).
+///
+/// Every collective is started non-blocking and then waited for with a watchdog: if it has
+/// not completed within `timeout` seconds, the rank says which operation it was stuck in and
+/// aborts the whole job, so a dead or diverged rank never leaves the others hanging. MPI
+/// errors are returned (not fatal inside MPI) and become `MPIError`s.
+public final class MPICommunicator: Communicator {
+    public let rank: Int
+    public let size: Int
+    /// Seconds a collective may take before the job is aborted.
+    public var timeout: Double
+    /// What each in-flight request is, for the watchdog's message.
+    private var operations = [StaticString](repeating: "", count: 256)
+
+    /// Whether this process was started by an MPI launcher (mpirun, srun).
+    public static var launchedByMPI: Bool { dae_mpi_launched() != 0 }
+
+    /// Initialises MPI (once per process).
+    public init(timeout: Double) throws {
+        var rank: Int32 = 0, size: Int32 = 0
+        let status = dae_mpi_init(&rank, &size)
+        guard status == 0 else { throw MPIError(rank: -1, operation: "MPI_Init", message: MPICommunicator.errorText(status)) }
+        self.rank = Int(rank)
+        self.size = Int(size)
+        self.timeout = timeout
+    }
+
+    /// Ends MPI cleanly; call once, after the last collective, on every rank.
+    public func finalize() {
+        if dae_mpi_initialized() != 0 { _ = dae_mpi_finalize() }
+    }
+
+    static func errorText(_ code: Int32) -> String {
+        var buffer = [CChar](repeating: 0, count: 512)
+        dae_mpi_error_string(code, &buffer, Int32(buffer.count))
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    private func check(_ status: Int32, _ operation: StaticString) throws {
+        guard status == 0 else { throw MPIError(rank: rank, operation: "\(operation)", message: MPICommunicator.errorText(status)) }
+    }
+
+    private func started(_ request: Int32, _ operation: StaticString) -> ReductionRequest {
+        operations[Int(request)] = operation
+        return ReductionRequest(id: Int(request))
+    }
+
+    public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {
+        try wait(try startAllReduceSum(buffer))
+    }
+
+    public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws {
+        guard let base = buffer.baseAddress, !buffer.isEmpty else { return }
+        var request: Int32 = 0
+        try check(dae_mpi_iallreduce_double_sum(base, Int32(buffer.count), &request), "all-reduce (Double)")
+        try wait(started(request, "all-reduce (Double)"))
+    }
+
+    public func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> ReductionRequest {
+        var request: Int32 = 0
+        try check(dae_mpi_iallreduce_float_sum(buffer.baseAddress, Int32(buffer.count), &request), "all-reduce (Float)")
+        return started(request, "all-reduce (Float)")
+    }
+
+    public func wait(_ request: ReductionRequest) throws {
+        let status = dae_mpi_wait(Int32(request.id), timeout)
+        if status == DAE_MPI_TIMEOUT {
+            let message = "dae-dist: rank \(rank) of \(size): no progress for \(Int(timeout)) s in \(operations[request.id]); "
+                + "another rank has died or left the training loop. Aborting the job (the collective timeout is --collective-timeout).\n"
+            _ = message.withCString { write(2, $0, strlen($0)) }
+            abort(code: 3)
+        }
+        try check(status, operations[request.id])
+    }
+
+    public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {
+        var request: Int32 = 0
+        try check(dae_mpi_ibcast(buffer.baseAddress, Int32(buffer.count), Int32(root), &request), "broadcast")
+        try wait(started(request, "broadcast"))
+    }
+
+    public func barrier() throws {
+        var request: Int32 = 0
+        try check(dae_mpi_ibarrier(&request), "barrier")
+        try wait(started(request, "barrier"))
+    }
+
+    public func abort(code: Int32) -> Never {
+        fflush(nil)
+        dae_mpi_abort(code)
+        exit(code)
+    }
+}
+
+/// The communicator for this process: MPI when started by an MPI launcher, otherwise one
+/// rank with no MPI calls at all (plain `dae-dist` on a laptop).
+public enum Communicators {
+    public static func make(timeout: Double) throws -> Communicator {
+        MPICommunicator.launchedByMPI ? try MPICommunicator(timeout: timeout) : SingleProcessCommunicator()
+    }
+
+    /// Ends MPI cleanly when it is in use.
+    public static func finish(_ communicator: Communicator) {
+        (communicator as? MPICommunicator)?.finalize()
+    }
+}

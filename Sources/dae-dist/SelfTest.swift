@@ -1,0 +1,86 @@
+import ArgumentParser
+import DAECore
+import DAEDistributed
+import Foundation
+
+/// `dae-dist selftest`: checks run under `mpirun` by the test suite (hidden from --help).
+struct SelfTest: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "selftest",
+        abstract: "Distributed self-checks run under mpirun by the tests.",
+        shouldDisplay: false,
+        subcommands: [Collectives.self, Fail.self]
+    )
+
+    /// Every collective of the `Communicator` on sizes that do not divide evenly, checked on every rank.
+    struct Collectives: ParsableCommand {
+        @Option(name: .customLong("collective-timeout")) var timeout: Double = 60
+
+        func run() throws {
+            let communicator = try Communicators.make(timeout: timeout)
+            let (rank, size) = (communicator.rank, communicator.size)
+            let rankSum = Float(size * (size + 1) / 2)
+            var failures: [String] = []
+            for count in [1, 7, 1000, 100_003] {
+                let a = FloatBuffer(count: count), b = FloatBuffer(count: count)
+                for i in 0..<count {
+                    a[i] = Float(rank + 1) * Float(i % 13)
+                    b[i] = Float(rank + 1) * 0.5
+                }
+                try communicator.allReduceSum(a.buffer)
+                // two non-blocking reductions in flight at once
+                let first = try communicator.startAllReduceSum(b.buffer)
+                let doubles = DoubleBuffer(count: count)
+                for i in 0..<count { doubles[i] = Double(rank + 1) * 1e-3 }
+                try communicator.allReduceSum(doubles.buffer)
+                try communicator.wait(first)
+                for i in 0..<count where a[i] != rankSum * Float(i % 13) || b[i] != rankSum * 0.5
+                    || abs(doubles[i] - Double(rankSum) * 1e-3) > 1e-12 {
+                    failures.append("all-reduce of \(count) values wrong at \(i): \(a[i]), \(b[i]), \(doubles[i])")
+                    break
+                }
+            }
+            for root in Array(Set([0, size - 1])).sorted() {  // sorted: Set order differs between processes
+                var bytes = [UInt8](repeating: rank == root ? 42 : 0, count: 1001)
+                bytes[1000] = rank == root ? UInt8(root) : 255
+                try bytes.withUnsafeMutableBytes { try communicator.broadcast($0, root: root) }
+                if bytes[0] != 42 || bytes[999] != 42 || bytes[1000] != UInt8(root) { failures.append("broadcast from \(root) wrong") }
+            }
+            try communicator.barrier()
+            if !failures.isEmpty {
+                print("rank \(rank): " + failures.joined(separator: "; "))
+                Foundation.exit(1)
+            }
+            print("collectives ok on rank \(rank) of \(size)")
+            Communicators.finish(communicator)
+        }
+    }
+
+    /// One rank fails after a few all-reduces; the job must end, non-zero, without hanging.
+    struct Fail: ParsableCommand {
+        enum How: String, ExpressibleByArgument { case `throw`, exit }
+        @Option(name: .customLong("failing-rank")) var failingRank = 1
+        @Option var how: How = .throw
+        @Option(name: .customLong("collective-timeout")) var timeout: Double = 60
+
+        struct Injected: Error, CustomStringConvertible { let rank: Int; var description: String { "rank \(rank): injected failure" } }
+
+        func run() throws {
+            let communicator = try Communicators.make(timeout: timeout)
+            do {
+                let buffer = FloatBuffer(count: 1000)
+                for step in 0..<1000 {
+                    if step == 3 && communicator.rank == failingRank {
+                        if how == .exit { Foundation.exit(7) }
+                        throw Injected(rank: communicator.rank)
+                    }
+                    try communicator.allReduceSum(buffer.buffer)
+                }
+            } catch {
+                FileHandle.standardError.write(Data("dae-dist: \(error)\n".utf8))
+                communicator.abort(code: 1)
+            }
+            Communicators.finish(communicator)
+        }
+    }
+}
