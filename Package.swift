@@ -73,5 +73,9 @@ let package = Package(
             name: "DAEDataTests",
             dependencies: ["DAEData"]
         ),
+        .testTarget(
+            name: "DistributedTests",
+            dependencies: ["dae-dist"]
+        ),
     ]
 )

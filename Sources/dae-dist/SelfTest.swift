@@ -58,7 +58,9 @@ struct SelfTest: ParsableCommand {
 
     /// One rank fails after a few all-reduces; the job must end, non-zero, without hanging.
     struct Fail: ParsableCommand {
-        enum How: String, ExpressibleByArgument { case `throw`, exit }
+        /// throw: an error on that rank; exit: the process ends; hang: the rank stops calling
+        /// collectives (stuck in a long computation) and its peers' watchdog must end the job.
+        enum How: String, ExpressibleByArgument { case `throw`, exit, hang }
         @Option(name: .customLong("failing-rank")) var failingRank = 1
         @Option var how: How = .throw
         @Option(name: .customLong("collective-timeout")) var timeout: Double = 60
@@ -72,6 +74,7 @@ struct SelfTest: ParsableCommand {
                 for step in 0..<1000 {
                     if step == 3 && communicator.rank == failingRank {
                         if how == .exit { Foundation.exit(7) }
+                        if how == .hang { sleep(600) }
                         throw Injected(rank: communicator.rank)
                     }
                     try communicator.allReduceSum(buffer.buffer)

@@ -1,0 +1,71 @@
+import Foundation
+import XCTest
+
+/// Runs the built `dae-dist` under a real `mpirun`, as a user would, with a hard deadline.
+enum MPIRun {
+    /// The `dae-dist` executable in the build folder the tests run from.
+    static var executable: String {
+        let places = [Bundle.main.executableURL?.deletingLastPathComponent(), Bundle.main.bundleURL,
+                      Bundle.main.bundleURL.deletingLastPathComponent()].compactMap { $0 }
+        for place in places {
+            let path = place.appendingPathComponent("dae-dist").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return places[0].appendingPathComponent("dae-dist").path
+    }
+
+    static func mpirunPath() throws -> String {
+        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
+            let path = "\(directory)/mpirun"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        throw XCTSkip("mpirun is not installed (apt-get install openmpi-bin); skipping the multi-process test")
+    }
+
+    struct Result {
+        let status: Int32
+        let output: String
+        let seconds: Double
+    }
+
+    /// `mpirun -n ranks --oversubscribe dae-dist arguments...`, killed after `deadline` seconds.
+    static func run(ranks: Int, _ arguments: [String], deadline: Double = 120, environment extra: [String: String] = [:]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try mpirunPath())
+        process.arguments = ["-n", String(ranks), "--oversubscribe", "--bind-to", "none", executable] + arguments
+        var environment = ProcessInfo.processInfo.environment
+        // Tests run as root on CI; a user's machine does not need this.
+        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        environment["OMPI_MCA_mpi_yield_when_idle"] = "1"
+        environment["OPENBLAS_NUM_THREADS"] = "1"
+        for (key, value) in extra { environment[key] = value }
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        let collected = OutputCollector()
+        pipe.fileHandleForReading.readabilityHandler = { handle in collected.append(handle.availableData) }
+        let start = Date()
+        try process.run()
+        while process.isRunning && Date().timeIntervalSince(start) < deadline { usleep(20_000) }
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+            pipe.fileHandleForReading.readabilityHandler = nil
+            XCTFail("mpirun -n \(ranks) \(arguments.joined(separator: " ")) still running after \(deadline) s: \(collected.text)")
+            return Result(status: -1, output: collected.text, seconds: deadline)
+        }
+        process.waitUntilExit()
+        pipe.fileHandleForReading.readabilityHandler = nil
+        collected.append(pipe.fileHandleForReading.readDataToEndOfFile())
+        return Result(status: process.terminationStatus, output: collected.text, seconds: Date().timeIntervalSince(start))
+    }
+}
+
+final class OutputCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func append(_ more: Data) { lock.lock(); data.append(more); lock.unlock() }
+    var text: String { lock.lock(); defer { lock.unlock() }; return String(decoding: data, as: UTF8.self) }
+}
