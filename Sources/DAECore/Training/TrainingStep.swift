@@ -1,18 +1,33 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// One data-parallel training step on a batch already written into `model.input`:
-/// forward, loss over the global batch, backward, gradient all-reduce, Adam.
+/// forward, loss over the global batch, backward with the gradient all-reduce, Adam.
 ///
 /// Every rank runs the same step on its part of the global batch; the loss is normalised by
 /// the global element count and gradients are summed, so uneven per-rank batches stay exact
-/// and every rank takes the identical Adam step.
+/// and every rank takes the identical Adam step. With `overlap`, gradient buckets are
+/// all-reduced while backward is still running (`GradientBuckets`); without, one all-reduce
+/// of the whole gradient buffer follows backward.
 public final class TrainingStep {
     public let model: Autoencoder
     public let optimizer: Adam
+    public let overlap: Bool
+    public let buckets: GradientBuckets
     private let lossSum = DoubleBuffer(count: 1)
+    /// Seconds spent waiting for gradient all-reduces after backward, in the last step.
+    public private(set) var lastCommunicationWait: Double = 0
 
-    public init(model: Autoencoder, optimizer: Adam) {
+    public init(model: Autoencoder, optimizer: Adam, overlap: Bool = true, bucketCapacity: Int = 32_768) {
         precondition(optimizer.firstMoment.count == model.parameters.count, "optimizer and model sizes differ")
         self.model = model
         self.optimizer = optimizer
+        self.overlap = overlap
+        self.buckets = GradientBuckets(communicator: model.communicator, gradients: model.parameters.gradients,
+                                       capacity: overlap ? bucketCapacity : model.parameters.count)
     }
 
     /// Runs one step on `model.input[0..<batch]` against the clean `target` images; `globalBatch`
@@ -23,12 +38,30 @@ public final class TrainingStep {
         try model.forward(batch: batch, training: true)
         lossSum[0] = model.sumOfSquaredErrors(target: target, batch: batch)
         let elements = globalBatch * Architecture.imagePixels
-        try model.backward(target: target, batch: batch, meanOver: elements)
         if communicator.size > 1 {
-            try communicator.allReduceSum(model.parameters.gradients.buffer)
+            if overlap {
+                try model.backward(target: target, batch: batch, meanOver: elements) { try buckets.ready($0) }
+            } else {
+                try model.backward(target: target, batch: batch, meanOver: elements)
+                try buckets.ready(0..<model.parameters.count)
+            }
+            let start = Clock.seconds()
+            try buckets.finish()
+            lastCommunicationWait = Clock.seconds() - start
             try communicator.allReduceSum(lossSum.buffer)
+        } else {
+            try model.backward(target: target, batch: batch, meanOver: elements)
         }
         optimizer.update(parameters: model.parameters.values.pointer, gradients: model.parameters.gradients.pointer)
         return lossSum[0] / Double(elements)
+    }
+}
+
+/// Monotonic seconds, for measuring without Foundation.
+public enum Clock {
+    public static func seconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + 1e-9 * Double(time.tv_nsec)
     }
 }

@@ -1,0 +1,37 @@
+/// Checks that all ranks hold bit-identical parameters (they must: every rank applies the
+/// same summed gradients), and averages BatchNorm running statistics in `local` mode.
+public enum RankConsistency {
+    /// FNV-1a over the bit patterns of the parameters and running statistics.
+    public static func checksum(_ model: Autoencoder) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for buffer in [model.parameters.values, model.batchNormState.values] {
+            for i in 0..<buffer.count {
+                hash = (hash ^ UInt64(buffer[i].bitPattern)) &* 0x0000_0100_0000_01B3
+            }
+        }
+        return hash
+    }
+
+    /// True when every rank's checksum equals rank 0's. All ranks learn the answer.
+    public static func ranksAgree(_ model: Autoencoder, scratch: DoubleBuffer) throws -> Bool {
+        let communicator = model.communicator
+        guard communicator.size > 1 else { return true }
+        var reference = checksum(model)
+        let mine = reference
+        try withUnsafeMutableBytes(of: &reference) { try communicator.broadcast($0, root: 0) }
+        scratch[0] = mine == reference ? 0 : 1
+        try communicator.allReduceSum(UnsafeMutableBufferPointer(start: scratch.pointer, count: 1))
+        return scratch[0] == 0
+    }
+
+    /// `local` BatchNorm: each rank's running statistics followed its own batches; replace
+    /// them by their mean over ranks (before validation and checkpoints) so all ranks agree.
+    public static func averageRunningStatistics(_ model: Autoencoder) throws {
+        let communicator = model.communicator
+        guard communicator.size > 1 else { return }
+        let values = model.batchNormState.values
+        try communicator.allReduceSum(values.buffer)
+        let scale = 1 / Float(communicator.size)
+        for i in 0..<values.count { values[i] *= scale }
+    }
+}
