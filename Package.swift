@@ -7,6 +7,7 @@ import PackageDescription
 /// - `DAECore`: the autoencoder's layers, model, initialisation, Adam and the `Communicator` seam.
 /// - `CMPI`, `MPIShim`: OpenMPI, and plain C wrappers for what Swift cannot import (MPI's handle macros).
 /// - `DAEDistributed`: `MPICommunicator`, the MPI implementation of `Communicator`.
+/// - `DAETraining`: the training loop of one rank (and, later, validation, checkpoints, metrics).
 /// - `DAEData`: MNIST (IDX files, download, virtual shards, sampler, noise) and synthetic digits.
 /// - `dae-dist`: the command-line program.
 let package = Package(
@@ -48,6 +49,10 @@ let package = Package(
             dependencies: ["MPIShim", "DAECore"]
         ),
         .target(
+            name: "DAETraining",
+            dependencies: ["DAECore", "DAEData"]
+        ),
+        .target(
             name: "DAEData",
             dependencies: ["CZlib", "DAECore"]
         ),
@@ -61,6 +66,7 @@ let package = Package(
                 "DAECore",
                 "DAEData",
                 "DAEDistributed",
+                "DAETraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

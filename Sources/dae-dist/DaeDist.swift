@@ -5,6 +5,7 @@ struct DaeDist: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dae-dist",
         abstract: "Distributed data-parallel training of a convolutional denoising autoencoder on MNIST.",
-        subcommands: [Bench.self, Download.self, SelfTest.self]
+        subcommands: [Train.self, Bench.self, Download.self, SelfTest.self],
+        defaultSubcommand: Train.self
     )
 }

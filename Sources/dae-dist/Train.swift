@@ -1,0 +1,142 @@
+import ArgumentParser
+import DAECore
+import DAEData
+import DAEDistributed
+import DAETraining
+import Foundation
+
+/// `dae-dist train` (the default): data-parallel training on every rank `mpirun` started, or
+/// on one process without it.
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train the denoising autoencoder (run under mpirun for several ranks).")
+
+    enum Dataset: String, ExpressibleByArgument, CaseIterable { case mnist, synthetic }
+
+    @Option(name: .customLong("data-dir"), help: "Folder with the MNIST files (env DAE_DATA_DIR).")
+    var dataDir: String = ProcessInfo.processInfo.environment["DAE_DATA_DIR"] ?? "./data/mnist"
+    @Option(help: "mnist, or synthetic (procedurally drawn digits, no files needed).")
+    var dataset: Dataset = .mnist
+    @Flag(inversion: .prefixedNo, help: "Download MNIST into --data-dir when it is missing (rank 0 downloads, the others wait).")
+    var download = true
+    @Option(help: "Epochs to train.")
+    var epochs = 20
+    @Option(name: .customLong("batch-size"), help: "Global batch size, summed over all ranks.")
+    var batchSize = 256
+    @Option(help: "Adam learning rate.")
+    var lr: Float = 1e-3
+    @Option(name: .customLong("latent-dim"), help: "Size of the latent code.")
+    var latentDim = 2
+    @Option(name: .customLong("noise-factor"), help: "Std of the Gaussian noise added to inputs.")
+    var noiseFactor: Float = 0.1
+    @Flag(name: .customLong("no-denoising"), help: "Train a plain autoencoder (no input noise).")
+    var noDenoising = false
+    @Option(name: .customLong("val-size"), help: "Images held out from the end of the train file for validation.")
+    var valSize = 5000
+    @Option(help: "Seed for initialisation, shuffling and noise.")
+    var seed: UInt64 = 0
+    @Option(help: "Virtual shards of the training set (at least the number of ranks).")
+    var shards = 24
+    @Option(help: "BatchNorm statistics: sync (global batch, all ranks identical) or local (each rank's own batch).")
+    var bn: BatchNormStatistics = .sync
+    @Option(help: "BLAS and compute threads per rank (keep ranks x threads <= cores).")
+    var threads = 1
+    @Option(name: .customLong("max-steps"), help: "Stop after this many global steps.")
+    var maxSteps: Int?
+    @Option(name: .customLong("limit-train"), help: "Use at most this many training images.")
+    var limitTrain: Int?
+    @Option(name: .customLong("log-every"), help: "Print the training loss every N steps (0: never).")
+    var logEvery = 50
+    @Flag(inversion: .prefixedNo, help: "Overlap the gradient all-reduce with backward (buckets).")
+    var overlap = true
+    @Option(name: .customLong("collective-timeout"), help: "Seconds a collective may wait before the job is aborted.")
+    var collectiveTimeout: Double = 300
+    @Option(name: .customLong("consistency-every"), help: "Compare parameter checksums across ranks every N steps.")
+    var consistencyEvery = 100
+    @Option(name: .customLong("out-dir"), help: "Where rank 0 writes its files.")
+    var outDir: String?
+    @Option(name: .customLong("synthetic-size"), help: "Images in the synthetic train file (--dataset synthetic).")
+    var syntheticSize = 12_000
+
+    func validate() throws {
+        func positive(_ value: Int, _ flag: String) throws { if value < 1 { throw ValidationError("\(flag) must be at least 1 (got \(value)).") } }
+        try positive(epochs, "--epochs"); try positive(batchSize, "--batch-size"); try positive(latentDim, "--latent-dim")
+        try positive(valSize, "--val-size"); try positive(shards, "--shards"); try positive(threads, "--threads")
+        try positive(syntheticSize, "--synthetic-size")
+        if let maxSteps { try positive(maxSteps, "--max-steps") }
+        if let limitTrain { try positive(limitTrain, "--limit-train") }
+        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number (got \(lr)).") }
+        guard noiseFactor >= 0, noiseFactor.isFinite else { throw ValidationError("--noise-factor must be 0 or more (got \(noiseFactor)).") }
+        guard logEvery >= 0, consistencyEvery >= 0 else { throw ValidationError("--log-every and --consistency-every must be 0 or more.") }
+        guard collectiveTimeout > 0 else { throw ValidationError("--collective-timeout must be positive.") }
+    }
+
+    func run() throws {
+        let communicator = try Communicators.make(timeout: collectiveTimeout)
+        let rank = communicator.rank
+        do {
+            var config = TrainingConfig(dataset: try resolveDataset(communicator))
+            config.latentDim = latentDim
+            config.globalBatch = batchSize
+            config.shards = shards
+            config.epochs = epochs
+            config.maxSteps = maxSteps
+            config.learningRate = lr
+            config.noiseFactor = noDenoising ? 0 : noiseFactor
+            config.validationSize = valSize
+            config.limitTrain = limitTrain
+            config.seed = seed
+            config.batchNorm = bn
+            config.overlap = overlap
+            config.threads = threads
+            config.logEvery = logEvery
+            config.consistencyEvery = consistencyEvery
+            config.outDir = outDir
+
+            let trainer = try Trainer(config: config, communicator: communicator)
+            if rank == 0 {
+                print("dae-dist: \(communicator.size) rank(s), \(trainer.splits.trainCount) training images in \(shards) shards, "
+                      + "global batch \(batchSize) (\(trainer.localBatch) on rank 0), \(trainer.plan.stepsPerEpoch) steps per epoch")
+            }
+            try trainer.run { log in
+                guard rank == 0 else { return }
+                print(String(format: "step %d epoch %d loss %.9g images/s %.1f comm_wait_ms %.2f",
+                             log.step, log.epoch, log.loss, log.imagesPerSecond, 1000 * log.communicationSeconds))
+                fflush(nil)
+            }
+            if rank == 0, let outDir {
+                let directory = (outDir as NSString).appendingPathComponent("checkpoints")
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                let path = (directory as NSString).appendingPathComponent("last.safetensors")
+                try ModelCheckpoint.save(trainer.model, to: path, metadata: ["step": String(trainer.globalStep), "world_size": String(communicator.size)])
+                print("saved \(path)")
+            }
+        } catch {
+            FileHandle.standardError.write(Data("dae-dist: rank \(rank): \(error)\n".utf8))
+            if communicator.size > 1 { communicator.abort(code: 1) }
+            throw ExitCode(1)
+        }
+        Communicators.finish(communicator)
+    }
+
+    /// MNIST from --data-dir (rank 0 downloads it first when allowed and missing), or synthetic digits.
+    private func resolveDataset(_ communicator: Communicator) throws -> DatasetSource {
+        switch dataset {
+        case .synthetic:
+            return .synthetic(seed: seed, trainCount: syntheticSize, testCount: max(100, syntheticSize / 6))
+        case .mnist:
+            var failure = [UInt8](repeating: 0, count: 1)
+            if communicator.rank == 0 && !MNISTFiles.allPresent(dataDir: dataDir) && download {
+                do { try MNISTDownloader().download(into: dataDir) { print("dae-dist: \($0)") } } catch {
+                    FileHandle.standardError.write(Data("dae-dist: \(error)\n".utf8))
+                    failure[0] = 1
+                }
+            }
+            try failure.withUnsafeMutableBytes { try communicator.broadcast($0, root: 0) }
+            if failure[0] != 0 { throw ExitCode(1) }
+            return .mnist(dataDir: dataDir)
+        }
+    }
+}
+
+extension BatchNormStatistics: ExpressibleByArgument {}
