@@ -81,7 +81,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DistributedTests",
-            dependencies: ["dae-dist"]
+            dependencies: ["dae-dist", "DAECore"]
         ),
     ]
 )

@@ -66,10 +66,13 @@ public final class MPICommunicator: Communicator {
     }
 
     public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws {
-        guard let base = buffer.baseAddress, !buffer.isEmpty else { return }
+        try wait(try startAllReduceSum(buffer))
+    }
+
+    public func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws -> ReductionRequest {
         var request: Int32 = 0
-        try check(dae_mpi_iallreduce_double_sum(base, Int32(buffer.count), &request), "all-reduce (Double)")
-        try wait(started(request, "all-reduce (Double)"))
+        try check(dae_mpi_iallreduce_double_sum(buffer.baseAddress, Int32(buffer.count), &request), "all-reduce (Double)")
+        return started(request, "all-reduce (Double)")
     }
 
     public func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> ReductionRequest {

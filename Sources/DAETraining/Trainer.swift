@@ -18,6 +18,9 @@ public final class Trainer {
     private let indices: UnsafeMutablePointer<Int>
     private let clean: FloatBuffer
     private let scratch = DoubleBuffer(count: 1)
+    /// This rank's shard slices in a step, in batch order: the segments gradients and
+    /// BatchNorm statistics are summed by, which makes them world-size invariant.
+    private let segments: [Int]
 
     /// One line per logged step: global step, epoch, loss, images/s of the global batch.
     public struct StepLog: Sendable {
@@ -36,6 +39,8 @@ public final class Trainer {
         plan = try ShardPlan(trainCount: splits.trainCount, shards: config.shards, globalBatch: config.globalBatch, worldSize: communicator.size)
         shards = try splits.loadShards(plan: plan, rank: communicator.rank, worldSize: communicator.size)
         localBatch = plan.localBatch(rank: communicator.rank, worldSize: communicator.size)
+        let plan = self.plan
+        segments = plan.shardsOwned(rank: communicator.rank, worldSize: communicator.size).map { plan.sliceSizes[$0] }
         model = Autoencoder(latentDim: config.latentDim, maxBatch: localBatch, batchNormStatistics: config.batchNorm,
                             communicator: communicator, seed: config.seed)
         step = TrainingStep(model: model, optimizer: Adam(parameterCount: model.parameters.count, learningRate: config.learningRate),
@@ -66,7 +71,7 @@ public final class Trainer {
                 BatchAssembler.assemble(count: n, digits: shards.digits, row: { shards.row(of: indices[$0]) }, sampleIndex: { indices[$0] },
                                         noise: noise, epoch: epoch, factor: config.noiseFactor,
                                         clean: clean.pointer, noisy: model.input.pointer)
-                let loss = try step.run(target: clean.pointer, batch: n, globalBatch: plan.globalBatch)
+                let loss = try step.run(target: clean.pointer, batch: n, globalBatch: plan.globalBatch, segments: segments)
                 guard loss.isFinite else {
                     throw TrainingError.nonFiniteLoss(step: globalStep, epoch: epoch, loss: loss)
                 }

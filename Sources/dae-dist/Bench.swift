@@ -88,11 +88,14 @@ struct Bench: ParsableCommand {
             clean[i] = rng.nextUnitFloat()
             model.input[i] = min(1, max(0, clean[i] + 0.1 * (rng.nextUnitFloat() - 0.5)))
         }
-        for _ in 0..<warmup { try step.run(target: clean.pointer, batch: batch, globalBatch: batch) }
+        // The step as a single-rank run takes it: summed by the 24 default shard slices.
+        let plan = try ShardPlan(trainCount: 60_000, shards: min(24, batch), globalBatch: batch, worldSize: 1)
+        let segments = plan.sliceSizes
+        for _ in 0..<warmup { try step.run(target: clean.pointer, batch: batch, globalBatch: batch, segments: segments) }
         var rates: [Double] = []
         for _ in 0..<repeats {
             let start = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<steps { try step.run(target: clean.pointer, batch: batch, globalBatch: batch) }
+            for _ in 0..<steps { try step.run(target: clean.pointer, batch: batch, globalBatch: batch, segments: segments) }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             rates.append(Double(batch * steps) / seconds)
         }

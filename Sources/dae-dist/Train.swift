@@ -104,6 +104,9 @@ struct Train: ParsableCommand {
                              log.step, log.epoch, log.loss, log.imagesPerSecond, 1000 * log.communicationSeconds))
                 fflush(nil)
             }
+            if rank == 0 && communicator.size > 1 {
+                print("ranks agree: parameters bit-identical on all \(communicator.size) ranks (checksum \(String(RankConsistency.checksum(trainer.model), radix: 16)))")
+            }
             if rank == 0, let outDir {
                 let directory = (outDir as NSString).appendingPathComponent("checkpoints")
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

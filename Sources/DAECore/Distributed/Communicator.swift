@@ -23,6 +23,7 @@ public protocol Communicator: AnyObject {
     /// Starts a sum all-reduce of `buffer` in place and returns at once. The buffer must not
     /// be touched until `wait` on the returned request has returned.
     func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> ReductionRequest
+    func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws -> ReductionRequest
     func wait(_ request: ReductionRequest) throws
 
     /// Copies `root`'s bytes into `buffer` on every rank.
@@ -46,6 +47,7 @@ public final class SingleProcessCommunicator: Communicator {
     public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {}
     public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws {}
     public func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> ReductionRequest { ReductionRequest(id: 0) }
+    public func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws -> ReductionRequest { ReductionRequest(id: 0) }
     public func wait(_ request: ReductionRequest) throws {}
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {}
     public func barrier() throws {}

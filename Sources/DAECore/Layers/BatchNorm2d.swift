@@ -61,14 +61,23 @@ public struct BatchNorm2d {
 
     /// Training-mode forward: batch statistics (global ones when `communicator` is given),
     /// running statistics updated. `input` and `output` are `[C][N*plane]`.
-    public func forwardTraining(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: Int,
+    ///
+    /// Sums are taken per batch segment and added in Double (see `Parameter`), so they do not
+    /// depend on how the global batch is split over ranks.
+    public func forwardTraining(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, segments: [Int],
                                 communicator: Communicator?) throws {
-        let length = batch * plane
+        let plane = plane
+        let length = segments.reduce(0, +) * plane
         let s = sums.pointer
         s[0] = Double(length)
         let channels = channels
         Parallel.forEach(channels) { c in
-            let (sum, squares) = Reductions.sumAndSquares(input + c * length, count: length)
+            var sum: Double = 0, squares: Double = 0
+            forEachSegment(segments) { _, start, size in
+                let part = Reductions.sumAndSquares(input + c * length + start * plane, count: size * plane)
+                sum += part.sum
+                squares += part.squares
+            }
             s[1 + c] = sum
             s[1 + channels + c] = squares
         }
@@ -121,8 +130,9 @@ public struct BatchNorm2d {
     /// gradients of weight and bias; with a `communicator`, the input gradient uses the
     /// all-reduced sums, as the global batch's statistics demand.
     public func backward(_ input: UnsafePointer<Float>, output: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
-                         gradInput: UnsafeMutablePointer<Float>, batch: Int, communicator: Communicator?) throws {
-        let length = batch * plane
+                         gradInput: UnsafeMutablePointer<Float>, segments: [Int], communicator: Communicator?) throws {
+        let plane = plane
+        let length = segments.reduce(0, +) * plane
         let s = sums.pointer
         let (channels, weight, bias, negativeSlope) = (channels, weight, bias, negativeSlope)
         let savedMean = savedMean.pointer, savedInvStd = savedInvStd.pointer
@@ -135,10 +145,17 @@ public struct BatchNorm2d {
                 g.update(from: dy, count: length)
             }
             // Centre on the Float mean so the Float partial sums do not cancel.
-            let (sumDy, centered) = Reductions.sumAndCenteredDot(g, x, mean: Float(savedMean[c]), count: length)
+            var sumDy: Double = 0, centered: Double = 0
+            forEachSegment(segments) { _, start, size in
+                let part = Reductions.sumAndCenteredDot(g + start * plane, x + start * plane, mean: Float(savedMean[c]), count: size * plane)
+                sumDy += part.sum
+                centered += part.dot
+            }
             let sumDyXhat = centered * savedInvStd[c]
             s[c] = sumDy
             s[channels + c] = sumDyXhat
+            bias.gradientSum[c] = sumDy
+            weight.gradientSum[c] = sumDyXhat
             bias.gradient[c] = Float(sumDy)
             weight.gradient[c] = Float(sumDyXhat)
         }

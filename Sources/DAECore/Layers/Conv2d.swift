@@ -27,28 +27,45 @@ public struct Conv2d {
     /// Floats of scratch space `forward` and `backward` need.
     public func workspaceCount(batch: Int) -> Int { geometry.patchSize * batch * geometry.outputPlane }
 
-    /// `output[OC][N*P] = W[OC][C*k*k] x im2col(input) + bias`.
-    public func forward(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: Int,
+    /// `output[OC][N*P] = W[OC][C*k*k] x im2col(input) + bias`, one GEMM per batch segment
+    /// (see `Parameter`: a segment's result then does not depend on where it sits in the batch).
+    public func forward(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, segments: [Int],
                         workspace: UnsafeMutablePointer<Float>) {
-        let columns = batch * geometry.outputPlane
+        let batch = segments.reduce(0, +)
+        let plane = geometry.outputPlane
+        let columns = batch * plane
         Im2col.unfold(input, batch: batch, geometry: geometry, into: workspace)
-        BLAS.gemm(transposeA: false, transposeB: false, m: outChannels, n: columns, k: geometry.patchSize,
-                  a: weight.value, lda: geometry.patchSize, b: workspace, ldb: columns, c: output, ldc: columns)
+        forEachSegment(segments) { _, start, size in
+            BLAS.gemm(transposeA: false, transposeB: false, m: outChannels, n: size * plane, k: geometry.patchSize,
+                      a: weight.value, lda: geometry.patchSize, b: workspace + start * plane, ldb: columns,
+                      c: output + start * plane, ldc: columns)
+        }
         ChannelOps.addBias(output, bias: bias.value, channels: outChannels, length: columns)
     }
 
-    /// Gradients of the weight and bias from `gradOutput`, and of the input when `gradInput` is given.
+    /// Gradients of the weight and bias from `gradOutput`, summed over the batch segment by
+    /// segment (see `Parameter`), and of the input when `gradInput` is given.
     public func backward(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
-                         gradInput: UnsafeMutablePointer<Float>?, batch: Int, workspace: UnsafeMutablePointer<Float>) {
-        let columns = batch * geometry.outputPlane
+                         gradInput: UnsafeMutablePointer<Float>?, segments: [Int], workspace: UnsafeMutablePointer<Float>) {
+        let batch = segments.reduce(0, +)
+        let plane = geometry.outputPlane
+        let columns = batch * plane
         let patch = geometry.patchSize
         Im2col.unfold(input, batch: batch, geometry: geometry, into: workspace)
-        BLAS.gemm(transposeA: false, transposeB: true, m: outChannels, n: patch, k: columns,
-                  a: gradOutput, lda: columns, b: workspace, ldb: columns, c: weight.gradient, ldc: patch)
-        ChannelOps.sumRows(gradOutput, channels: outChannels, length: columns, into: bias.gradient)
+        forEachSegment(segments) { i, start, size in
+            BLAS.gemm(transposeA: false, transposeB: true, m: outChannels, n: patch, k: size * plane,
+                      a: gradOutput + start * plane, lda: columns, b: workspace + start * plane, ldb: columns,
+                      c: weight.gradient, ldc: patch)
+            weight.accumulatePartial(first: i == 0)
+        }
+        weight.finishGradient()
+        ChannelOps.sumRowsBySegment(gradOutput, channels: outChannels, plane: plane, segments: segments, into: bias)
         guard let gradInput else { return }
-        BLAS.gemm(transposeA: true, transposeB: false, m: patch, n: columns, k: outChannels,
-                  a: weight.value, lda: patch, b: gradOutput, ldb: columns, c: workspace, ldc: columns)
+        forEachSegment(segments) { _, start, size in
+            BLAS.gemm(transposeA: true, transposeB: false, m: patch, n: size * plane, k: outChannels,
+                      a: weight.value, lda: patch, b: gradOutput + start * plane, ldb: columns,
+                      c: workspace + start * plane, ldc: columns)
+        }
         Im2col.fold(workspace, batch: batch, geometry: geometry, into: gradInput)
     }
 }

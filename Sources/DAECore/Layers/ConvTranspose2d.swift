@@ -35,31 +35,48 @@ public struct ConvTranspose2d {
 
     public func workspaceCount(batch: Int) -> Int { geometry.patchSize * batch * inputHeight * inputWidth }
 
-    /// `output = col2im(W^T x input) + bias`.
-    public func forward(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: Int,
+    /// `output = col2im(W^T x input) + bias`, one GEMM per batch segment (see `Conv2d.forward`).
+    public func forward(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, segments: [Int],
                         workspace: UnsafeMutablePointer<Float>) {
-        let columns = batch * inputHeight * inputWidth
+        let batch = segments.reduce(0, +)
+        let plane = inputHeight * inputWidth
+        let columns = batch * plane
         let patch = geometry.patchSize
-        BLAS.gemm(transposeA: true, transposeB: false, m: patch, n: columns, k: inChannels,
-                  a: weight.value, lda: patch, b: input, ldb: columns, c: workspace, ldc: columns)
+        forEachSegment(segments) { _, start, size in
+            BLAS.gemm(transposeA: true, transposeB: false, m: patch, n: size * plane, k: inChannels,
+                      a: weight.value, lda: patch, b: input + start * plane, ldb: columns,
+                      c: workspace + start * plane, ldc: columns)
+        }
         Im2col.fold(workspace, batch: batch, geometry: geometry, into: output)
         if let bias {
             ChannelOps.addBias(output, bias: bias.value, channels: outChannels, length: batch * geometry.inputPlane)
         }
     }
 
+    /// Gradients of the weight and bias, summed over the batch segment by segment (see
+    /// `Parameter`), and of the input when `gradInput` is given.
     public func backward(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
-                         gradInput: UnsafeMutablePointer<Float>?, batch: Int, workspace: UnsafeMutablePointer<Float>) {
-        let columns = batch * inputHeight * inputWidth
+                         gradInput: UnsafeMutablePointer<Float>?, segments: [Int], workspace: UnsafeMutablePointer<Float>) {
+        let batch = segments.reduce(0, +)
+        let plane = inputHeight * inputWidth
+        let columns = batch * plane
         let patch = geometry.patchSize
         Im2col.unfold(gradOutput, batch: batch, geometry: geometry, into: workspace)
-        BLAS.gemm(transposeA: false, transposeB: true, m: inChannels, n: patch, k: columns,
-                  a: input, lda: columns, b: workspace, ldb: columns, c: weight.gradient, ldc: patch)
+        forEachSegment(segments) { i, start, size in
+            BLAS.gemm(transposeA: false, transposeB: true, m: inChannels, n: patch, k: size * plane,
+                      a: input + start * plane, lda: columns, b: workspace + start * plane, ldb: columns,
+                      c: weight.gradient, ldc: patch)
+            weight.accumulatePartial(first: i == 0)
+        }
+        weight.finishGradient()
         if let bias {
-            ChannelOps.sumRows(gradOutput, channels: outChannels, length: batch * geometry.inputPlane, into: bias.gradient)
+            ChannelOps.sumRowsBySegment(gradOutput, channels: outChannels, plane: geometry.inputPlane, segments: segments, into: bias)
         }
         guard let gradInput else { return }
-        BLAS.gemm(transposeA: false, transposeB: false, m: inChannels, n: columns, k: patch,
-                  a: weight.value, lda: patch, b: workspace, ldb: columns, c: gradInput, ldc: columns)
+        forEachSegment(segments) { _, start, size in
+            BLAS.gemm(transposeA: false, transposeB: false, m: inChannels, n: size * plane, k: patch,
+                      a: weight.value, lda: patch, b: workspace + start * plane, ldb: columns,
+                      c: gradInput + start * plane, ldc: columns)
+        }
     }
 }

@@ -14,23 +14,34 @@ public struct Linear {
         self.bias = bias
     }
 
-    public func forward(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: Int) {
+    /// One GEMM per batch segment (see `Conv2d.forward`).
+    public func forward(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, segments: [Int]) {
+        let batch = segments.reduce(0, +)
         for n in 0..<batch { (output + n * outFeatures).update(from: bias.value, count: outFeatures) }
-        BLAS.gemm(transposeA: false, transposeB: true, m: batch, n: outFeatures, k: inFeatures,
-                  a: input, lda: inFeatures, b: weight.value, ldb: inFeatures, beta: 1, c: output, ldc: outFeatures)
+        forEachSegment(segments) { _, start, size in
+            BLAS.gemm(transposeA: false, transposeB: true, m: size, n: outFeatures, k: inFeatures,
+                      a: input + start * inFeatures, lda: inFeatures, b: weight.value, ldb: inFeatures, beta: 1,
+                      c: output + start * outFeatures, ldc: outFeatures)
+        }
     }
 
+    /// Gradients of weight and bias summed over the batch segment by segment (see `Parameter`).
     public func backward(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
-                         gradInput: UnsafeMutablePointer<Float>?, batch: Int) {
-        BLAS.gemm(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: batch,
-                  a: gradOutput, lda: outFeatures, b: input, ldb: inFeatures, c: weight.gradient, ldc: inFeatures)
-        for j in 0..<outFeatures {
-            var total: Double = 0
-            for n in 0..<batch { total += Double(gradOutput[n * outFeatures + j]) }
-            bias.gradient[j] = Float(total)
+                         gradInput: UnsafeMutablePointer<Float>?, segments: [Int]) {
+        let batch = segments.reduce(0, +)
+        forEachSegment(segments) { i, start, size in
+            BLAS.gemm(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: size,
+                      a: gradOutput + start * outFeatures, lda: outFeatures, b: input + start * inFeatures, ldb: inFeatures,
+                      c: weight.gradient, ldc: inFeatures)
+            weight.accumulatePartial(first: i == 0)
         }
+        weight.finishGradient()
+        ChannelOps.sumColumns(gradOutput, rows: batch, columns: outFeatures, segments: segments, into: bias)
         guard let gradInput else { return }
-        BLAS.gemm(transposeA: false, transposeB: false, m: batch, n: inFeatures, k: outFeatures,
-                  a: gradOutput, lda: outFeatures, b: weight.value, ldb: inFeatures, c: gradInput, ldc: inFeatures)
+        forEachSegment(segments) { _, start, size in
+            BLAS.gemm(transposeA: false, transposeB: false, m: size, n: inFeatures, k: outFeatures,
+                      a: gradOutput + start * outFeatures, lda: outFeatures, b: weight.value, ldb: inFeatures,
+                      c: gradInput + start * inFeatures, ldc: inFeatures)
+        }
     }
 }

@@ -114,35 +114,41 @@ public final class Autoencoder {
     /// Runs `input[0..<batch]` through the model into `output` (and `latent`). Training mode
     /// normalises with batch statistics and updates the running ones; evaluation mode uses
     /// the running statistics and makes no collective call.
-    public func forward(batch: Int, training: Bool) throws {
+    ///
+    /// `segments` (summing to `batch`) are the groups whose statistics are summed separately
+    /// and then added in Double: a step's shard slices, which makes the result independent of
+    /// the world size. Nil means one segment.
+    public func forward(batch: Int, training: Bool, segments: [Int]? = nil) throws {
         precondition(batch > 0 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
+        let segments = segments ?? [batch]
+        precondition(segments.reduce(0, +) == batch, "segments \(segments) do not add up to the batch \(batch)")
         let ws = workspace.pointer
         let comm = normCommunicator
         func normalize(_ norm: BatchNorm2d, _ x: FloatBuffer, _ y: FloatBuffer) throws {
             if training {
-                try norm.forwardTraining(x.pointer, output: y.pointer, batch: batch, communicator: comm)
+                try norm.forwardTraining(x.pointer, output: y.pointer, segments: segments, communicator: comm)
             } else {
                 norm.forwardInference(x.pointer, output: y.pointer, batch: batch)
             }
         }
-        conv1.forward(input.pointer, output: conv1Out.pointer, batch: batch, workspace: ws)
+        conv1.forward(input.pointer, output: conv1Out.pointer, segments: segments, workspace: ws)
         try normalize(norm1, conv1Out, act1)
-        conv2.forward(act1.pointer, output: conv2Out.pointer, batch: batch, workspace: ws)
+        conv2.forward(act1.pointer, output: conv2Out.pointer, segments: segments, workspace: ws)
         try normalize(norm2, conv2Out, act2)
-        conv3.forward(act2.pointer, output: conv3Out.pointer, batch: batch, workspace: ws)
+        conv3.forward(act2.pointer, output: conv3Out.pointer, segments: segments, workspace: ws)
         try normalize(norm3, conv3Out, act3)
         Layout.channelMajorToSampleMajor(act3.pointer, into: flat.pointer, channels: 64, batch: batch, plane: 49)
-        encoderLinear.forward(flat.pointer, output: latentPre.pointer, batch: batch)
+        encoderLinear.forward(flat.pointer, output: latentPre.pointer, segments: segments)
         LeakyReLU.forward(latentPre.pointer, output: latent.pointer, count: batch * latentDim)
 
-        decoderLinear.forward(latent.pointer, output: decoded.pointer, batch: batch)
+        decoderLinear.forward(latent.pointer, output: decoded.pointer, segments: segments)
         Layout.sampleMajorToChannelMajor(decoded.pointer, into: unflat.pointer, channels: 64, batch: batch, plane: 49)
         LeakyReLU.forward(unflat.pointer, output: unflat.pointer, count: batch * Architecture.bottleneckFeatures)
-        deconv1.forward(unflat.pointer, output: deconv1Out.pointer, batch: batch, workspace: ws)
+        deconv1.forward(unflat.pointer, output: deconv1Out.pointer, segments: segments, workspace: ws)
         try normalize(norm4, deconv1Out, act4)
-        deconv2.forward(act4.pointer, output: deconv2Out.pointer, batch: batch, workspace: ws)
+        deconv2.forward(act4.pointer, output: deconv2Out.pointer, segments: segments, workspace: ws)
         try normalize(norm5, deconv2Out, act5)
-        deconv3.forward(act5.pointer, output: logits.pointer, batch: batch, workspace: ws)
+        deconv3.forward(act5.pointer, output: logits.pointer, segments: segments, workspace: ws)
         Sigmoid.forward(logits.pointer, output: output.pointer, count: batch * 784)
     }
 
@@ -155,9 +161,12 @@ public final class Autoencoder {
     /// (the global batch's pixel count, so ranks with uneven batches stay exact). Writes every
     /// parameter gradient. `gradientsReady` is called with each range of `parameters.gradients`
     /// as soon as it is final, last layer first, so its all-reduce can start while backward goes on.
-    public func backward(target: UnsafePointer<Float>, batch: Int, meanOver: Int,
+    /// Gradients are summed over the batch one segment at a time (see `forward`).
+    public func backward(target: UnsafePointer<Float>, batch: Int, meanOver: Int, segments: [Int]? = nil,
                          gradientsReady: (Range<Int>) throws -> Void = { _ in }) throws {
         precondition(batch > 0 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
+        let segments = segments ?? [batch]
+        precondition(segments.reduce(0, +) == batch, "segments \(segments) do not add up to the batch \(batch)")
         let ws = workspace.pointer
         let comm = normCommunicator
         let a = gradA.pointer, b = gradB.pointer
@@ -167,42 +176,42 @@ public final class Autoencoder {
             try gradientsReady(weight.lowerBound..<bias.upperBound)
         }
         func normBackward(_ norm: BatchNorm2d, _ x: FloatBuffer, _ y: FloatBuffer, _ g: UnsafeMutablePointer<Float>) throws {
-            try norm.backward(x.pointer, output: y.pointer, gradOutput: g, gradInput: g, batch: batch, communicator: comm)
+            try norm.backward(x.pointer, output: y.pointer, gradOutput: g, gradInput: g, segments: segments, communicator: comm)
         }
 
         MSELoss.gradient(output.pointer, target: target, count: batch * 784, meanOver: meanOver, into: a)
         Sigmoid.backward(output: output.pointer, gradOutput: a, gradInput: a, count: batch * 784)
-        deconv3.backward(act5.pointer, gradOutput: a, gradInput: b, batch: batch, workspace: ws)
+        deconv3.backward(act5.pointer, gradOutput: a, gradInput: b, segments: segments, workspace: ws)
         try ready("decoder.decoder.9")
         try normBackward(norm5, deconv2Out, act5, b)
         try ready("decoder.decoder.7")
-        deconv2.backward(act4.pointer, gradOutput: b, gradInput: a, batch: batch, workspace: ws)
+        deconv2.backward(act4.pointer, gradOutput: b, gradInput: a, segments: segments, workspace: ws)
         try ready("decoder.decoder.6")
         try normBackward(norm4, deconv1Out, act4, a)
         try ready("decoder.decoder.4")
-        deconv1.backward(unflat.pointer, gradOutput: a, gradInput: b, batch: batch, workspace: ws)
+        deconv1.backward(unflat.pointer, gradOutput: a, gradInput: b, segments: segments, workspace: ws)
         try ready("decoder.decoder.3")
         let features = batch * Architecture.bottleneckFeatures
         LeakyReLU.backward(output: unflat.pointer, gradOutput: b, gradInput: b, count: features)
         Layout.channelMajorToSampleMajor(b, into: a, channels: 64, batch: batch, plane: 49)
-        decoderLinear.backward(latent.pointer, gradOutput: a, gradInput: gradLatent.pointer, batch: batch)
+        decoderLinear.backward(latent.pointer, gradOutput: a, gradInput: gradLatent.pointer, segments: segments)
         try ready("decoder.decoder.0")
 
         LeakyReLU.backward(output: latent.pointer, gradOutput: gradLatent.pointer, gradInput: gradLatent.pointer, count: batch * latentDim)
-        encoderLinear.backward(flat.pointer, gradOutput: gradLatent.pointer, gradInput: b, batch: batch)
+        encoderLinear.backward(flat.pointer, gradOutput: gradLatent.pointer, gradInput: b, segments: segments)
         try ready("encoder.encoder.10")
         Layout.sampleMajorToChannelMajor(b, into: a, channels: 64, batch: batch, plane: 49)
         try normBackward(norm3, conv3Out, act3, a)
         try ready("encoder.encoder.7")
-        conv3.backward(act2.pointer, gradOutput: a, gradInput: b, batch: batch, workspace: ws)
+        conv3.backward(act2.pointer, gradOutput: a, gradInput: b, segments: segments, workspace: ws)
         try ready("encoder.encoder.6")
         try normBackward(norm2, conv2Out, act2, b)
         try ready("encoder.encoder.4")
-        conv2.backward(act1.pointer, gradOutput: b, gradInput: a, batch: batch, workspace: ws)
+        conv2.backward(act1.pointer, gradOutput: b, gradInput: a, segments: segments, workspace: ws)
         try ready("encoder.encoder.3")
         try normBackward(norm1, conv1Out, act1, a)
         try ready("encoder.encoder.1")
-        conv1.backward(input.pointer, gradOutput: a, gradInput: nil, batch: batch, workspace: ws)
+        conv1.backward(input.pointer, gradOutput: a, gradInput: nil, segments: segments, workspace: ws)
         try ready("encoder.encoder.0")
     }
 }

@@ -4,18 +4,23 @@ public final class ParameterSet {
     public let layout: TensorLayout
     public let values: FloatBuffer
     public let gradients: FloatBuffer
+    /// The gradients as Double sums over batch segments and ranks (see `Parameter`);
+    /// `gradients` holds their Float values.
+    public let gradientSums: DoubleBuffer
 
     public init(_ specs: [TensorSpec]) {
         layout = TensorLayout(specs)
         values = FloatBuffer(count: layout.totalCount)
         gradients = FloatBuffer(count: layout.totalCount)
+        gradientSums = DoubleBuffer(count: layout.totalCount)
     }
 
     public var count: Int { layout.totalCount }
 
     public func parameter(_ name: String) -> Parameter {
         let range = layout.range(of: name)
-        return Parameter(value: values.pointer + range.lowerBound, gradient: gradients.pointer + range.lowerBound, count: range.count)
+        return Parameter(value: values.pointer + range.lowerBound, gradient: gradients.pointer + range.lowerBound,
+                         gradientSum: gradientSums.pointer + range.lowerBound, count: range.count)
     }
 
     public func value(_ name: String) -> TensorView { view(name, in: values) }

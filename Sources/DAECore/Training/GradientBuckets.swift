@@ -3,10 +3,11 @@
 /// gathered until a bucket holds `capacity` values, and that bucket's non-blocking all-reduce
 /// starts while backward goes on through the earlier layers. `finish` starts the last bucket
 /// and waits for all of them. Every rank sees the same ranges in the same order, so every
-/// rank starts the same collectives in the same order.
+/// rank starts the same collectives in the same order. The buckets are of the Double
+/// gradient sums (see `Parameter`), so the sum over ranks does not depend on their number.
 public final class GradientBuckets {
     public let communicator: Communicator
-    public let gradients: FloatBuffer
+    public let gradients: DoubleBuffer
     /// Floats per bucket before its all-reduce is started.
     public let capacity: Int
     private var pendingLower = 0, pendingUpper = 0
@@ -15,7 +16,7 @@ public final class GradientBuckets {
     /// Buckets started in the last step (for logs and tests).
     public private(set) var bucketsLastStep = 0
 
-    public init(communicator: Communicator, gradients: FloatBuffer, capacity: Int = 32_768) {
+    public init(communicator: Communicator, gradients: DoubleBuffer, capacity: Int = 32_768) {
         self.communicator = communicator
         self.gradients = gradients
         self.capacity = max(1, capacity)

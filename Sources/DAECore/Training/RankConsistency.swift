@@ -1,10 +1,12 @@
 /// Checks that all ranks hold bit-identical parameters (they must: every rank applies the
 /// same summed gradients), and averages BatchNorm running statistics in `local` mode.
 public enum RankConsistency {
-    /// FNV-1a over the bit patterns of the parameters and running statistics.
+    /// FNV-1a over the bit patterns of the parameters, and of the running statistics in `sync`
+    /// mode (in `local` mode they differ between ranks until averaged).
     public static func checksum(_ model: Autoencoder) -> UInt64 {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for buffer in [model.parameters.values, model.batchNormState.values] {
+        let buffers = model.batchNormStatistics == .sync ? [model.parameters.values, model.batchNormState.values] : [model.parameters.values]
+        for buffer in buffers {
             for i in 0..<buffer.count {
                 hash = (hash ^ UInt64(buffer[i].bitPattern)) &* 0x0000_0100_0000_01B3
             }

@@ -26,31 +26,34 @@ public final class TrainingStep {
         self.model = model
         self.optimizer = optimizer
         self.overlap = overlap
-        self.buckets = GradientBuckets(communicator: model.communicator, gradients: model.parameters.gradients,
+        self.buckets = GradientBuckets(communicator: model.communicator, gradients: model.parameters.gradientSums,
                                        capacity: overlap ? bucketCapacity : model.parameters.count)
     }
 
     /// Runs one step on `model.input[0..<batch]` against the clean `target` images; `globalBatch`
-    /// is the sum of all ranks' batches. Returns the global mean squared error before the update.
+    /// is the sum of all ranks' batches, `segments` this rank's shard slices (see
+    /// `Autoencoder.forward`). Returns the global mean squared error before the update.
     @discardableResult
-    public func run(target: UnsafePointer<Float>, batch: Int, globalBatch: Int) throws -> Double {
+    public func run(target: UnsafePointer<Float>, batch: Int, globalBatch: Int, segments: [Int]? = nil) throws -> Double {
         let communicator = model.communicator
-        try model.forward(batch: batch, training: true)
+        try model.forward(batch: batch, training: true, segments: segments)
         lossSum[0] = model.sumOfSquaredErrors(target: target, batch: batch)
         let elements = globalBatch * Architecture.imagePixels
         if communicator.size > 1 {
             if overlap {
-                try model.backward(target: target, batch: batch, meanOver: elements) { try buckets.ready($0) }
+                try model.backward(target: target, batch: batch, meanOver: elements, segments: segments) { try buckets.ready($0) }
             } else {
-                try model.backward(target: target, batch: batch, meanOver: elements)
+                try model.backward(target: target, batch: batch, meanOver: elements, segments: segments)
                 try buckets.ready(0..<model.parameters.count)
             }
             let start = Clock.seconds()
             try buckets.finish()
             lastCommunicationWait = Clock.seconds() - start
             try communicator.allReduceSum(lossSum.buffer)
+            let sums = model.parameters.gradientSums, gradients = model.parameters.gradients
+            for i in 0..<gradients.count { gradients[i] = Float(sums[i]) }
         } else {
-            try model.backward(target: target, batch: batch, meanOver: elements)
+            try model.backward(target: target, batch: batch, meanOver: elements, segments: segments)
         }
         optimizer.update(parameters: model.parameters.values.pointer, gradients: model.parameters.gradients.pointer)
         return lossSum[0] / Double(elements)

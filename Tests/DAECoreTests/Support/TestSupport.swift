@@ -51,11 +51,15 @@ func randomValues(_ count: Int, seed: UInt64, scale: Double = 1) -> [Double] {
 final class TestParameter {
     let value: FloatBuffer
     let gradient: FloatBuffer
+    let gradientSum: DoubleBuffer
     init(_ values: [Double]) {
         value = FloatBuffer(values.map(Float.init))
         gradient = FloatBuffer(count: values.count)
+        gradientSum = DoubleBuffer(count: values.count)
     }
-    var parameter: Parameter { Parameter(value: value.pointer, gradient: gradient.pointer, count: value.count) }
+    var parameter: Parameter {
+        Parameter(value: value.pointer, gradient: gradient.pointer, gradientSum: gradientSum.pointer, count: value.count)
+    }
 }
 
 /// NCHW <-> CNHW for test data (the layers are channel-major, the references are NCHW).

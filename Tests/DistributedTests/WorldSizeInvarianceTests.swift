@@ -1,0 +1,89 @@
+import DAECore
+import Foundation
+import XCTest
+
+/// 1, 2 and 4 ranks train the same model: same seed, global batch and shard count give the
+/// same loss at every step and the same final parameters (here: bit-identical, because every
+/// batch reduction is summed per shard slice in Double; the bar is 1e-4 / 1e-3).
+final class WorldSizeInvarianceTests: XCTestCase {
+    private func dataArguments() -> [String] {
+        let mini = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/mnist-mini").path
+        if FileManager.default.fileExists(atPath: mini) {
+            return ["--data-dir", mini, "--val-size", "1000", "--limit-train", "3000"]
+        }
+        print("note: \(mini) is absent; using the synthetic dataset")
+        return ["--dataset", "synthetic", "--synthetic-size", "4000", "--val-size", "1000"]
+    }
+
+    private struct Run {
+        let losses: [Double]
+        let parameters: [String: [Float]]
+        let output: String
+    }
+
+    private func train(ranks: Int, _ extra: [String]) throws -> Run {
+        let outDir = NSTemporaryDirectory() + "dae-ws-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: outDir) }
+        let arguments = ["train"] + dataArguments() + ["--batch-size", "48", "--shards", "24", "--max-steps", "20", "--seed", "3",
+                                                       "--log-every", "1", "--out-dir", outDir] + extra
+        let result = try MPIRun.run(ranks: ranks, arguments, deadline: 300)
+        XCTAssertEqual(result.status, 0, "\(ranks) ranks \(extra): \(result.output)")
+        let losses = result.output.split(separator: "\n").filter { $0.hasPrefix("step ") }.compactMap { line -> Double? in
+            let fields = line.split(separator: " ")
+            guard let index = fields.firstIndex(of: "loss") else { return nil }
+            return Double(fields[index + 1])
+        }
+        let file = try SafeTensors.read(path: outDir + "/checkpoints/last.safetensors")
+        var parameters: [String: [Float]] = [:]
+        for name in file.entries.keys where file.entries[name]!.dtype == .float32 { parameters[name] = try file.floats(name) }
+        return Run(losses: losses, parameters: parameters, output: result.output)
+    }
+
+    private func assertSame(_ run: Run, as reference: Run, _ what: String) {
+        XCTAssertEqual(run.losses.count, 20, what)
+        for (step, (a, b)) in zip(run.losses, reference.losses).enumerated() {
+            XCTAssertLessThanOrEqual(abs(a - b) / b, 1e-4, "\(what): loss of step \(step + 1): \(a) vs \(b)")
+        }
+        XCTAssertEqual(Set(run.parameters.keys), Set(reference.parameters.keys))
+        for (name, values) in reference.parameters {
+            let error = relativeError(run.parameters[name] ?? [], values)
+            XCTAssertLessThanOrEqual(error, 1e-3, "\(what): \(name) relative error \(error)")
+        }
+    }
+
+    func testOneTwoAndFourRanksTrainTheSameModel() throws {
+        let reference = try train(ranks: 1, [])
+        XCTAssertEqual(reference.losses.count, 20)
+        XCTAssertLessThan(reference.losses.last!, reference.losses.first!, "the loss falls")
+        for ranks in [2, 4] {
+            for overlap in ["--overlap", "--no-overlap"] {
+                let run = try train(ranks: ranks, [overlap])
+                assertSame(run, as: reference, "\(ranks) ranks \(overlap)")
+                XCTAssertTrue(run.output.contains("ranks agree: parameters bit-identical on all \(ranks) ranks"), run.output)
+                if run.losses == reference.losses { print("\(ranks) ranks \(overlap): losses bit-identical to 1 rank") }
+            }
+        }
+    }
+
+    /// Local BatchNorm (each rank its own batch statistics) is a different model, but it trains,
+    /// and the running statistics are averaged so all ranks still agree at the end.
+    func testLocalBatchNormDiffersButTrains() throws {
+        let reference = try train(ranks: 1, [])
+        let local = try train(ranks: 2, ["--bn", "local"])
+        XCTAssertEqual(local.losses.count, 20)
+        XCTAssertNotEqual(local.losses, reference.losses)
+        XCTAssertLessThan(local.losses.last!, 0.8 * local.losses.first!)
+        XCTAssertTrue(local.output.contains("ranks agree"), local.output)
+    }
+}
+
+func relativeError(_ a: [Float], _ b: [Float]) -> Double {
+    guard a.count == b.count else { return .infinity }
+    var difference = 0.0, scale = 0.0
+    for (x, y) in zip(a, b) {
+        difference = max(difference, abs(Double(x) - Double(y)))
+        scale = max(scale, abs(Double(y)))
+    }
+    return scale == 0 ? difference : difference / scale
+}
