@@ -18,6 +18,9 @@ public final class Trainer {
     private let indices: UnsafeMutablePointer<Int>
     private let clean: FloatBuffer
     private let scratch = DoubleBuffer(count: 1)
+    /// The validation hold-out, on rank 0 only.
+    public let validationSet: Digits?
+    public private(set) var earlyStopping: EarlyStopping
     /// This rank's shard slices in a step, in batch order: the segments gradients and
     /// BatchNorm statistics are summed by, which makes them world-size invariant.
     private let segments: [Int]
@@ -46,6 +49,8 @@ public final class Trainer {
         step = TrainingStep(model: model, optimizer: Adam(parameterCount: model.parameters.count, learningRate: config.learningRate),
                             overlap: config.overlap)
         noise = NoiseGenerator(seed: config.seed)
+        validationSet = communicator.rank == 0 ? try splits.loadValidation() : nil
+        earlyStopping = EarlyStopping(patience: config.earlyStopPatience, delta: config.earlyStopDelta)
         indices = .allocate(capacity: localBatch)
         clean = FloatBuffer(count: localBatch * Architecture.imagePixels)
     }
@@ -54,18 +59,31 @@ public final class Trainer {
 
     public var globalStep: Int { step.optimizer.step }
 
-    /// Runs until `epochs` or `maxSteps`; `onLog` hears every `logEvery`-th step (on every rank;
-    /// callers print on rank 0). Returns the losses of all steps.
+    /// Why `run` stopped.
+    public enum Outcome: Sendable, Equatable {
+        case completed
+        case maxSteps
+        case earlyStopped(epoch: Int)
+    }
+
+    /// Runs until `epochs`, `maxSteps` or early stopping. `reporter` (rank 0 only) hears every
+    /// logged step and validation and writes the files; `onLog` hears logged steps on every rank.
+    /// Decisions (early stopping) are made on rank 0 and broadcast, so all ranks leave together.
     @discardableResult
-    public func run(onLog: (StepLog) -> Void = { _ in }) throws -> [Double] {
-        var losses: [Double] = []
+    public func run(reporter: RunReporter? = nil, onLog: (StepLog) -> Void = { _ in }) throws -> Outcome {
         let stepsPerEpoch = plan.stepsPerEpoch
         var clock = Clock.seconds()
         var imagesSinceLog = 0
+        var outcome = Outcome.completed
+        var decision = [UInt8](repeating: 0, count: 1)
+        var currentEpoch = 0
         epochs: for epoch in 0..<config.epochs {
+            currentEpoch = epoch
             let order = EpochOrder(plan: plan, seed: config.seed, epoch: epoch, rank: communicator.rank, worldSize: communicator.size)
+            var epochLoss = 0.0, epochSteps = 0
+            let epochStart = Clock.seconds()
             for t in 0..<stepsPerEpoch {
-                if let maxSteps = config.maxSteps, globalStep >= maxSteps { break epochs }
+                if let maxSteps = config.maxSteps, globalStep >= maxSteps { outcome = .maxSteps; break epochs }
                 let n = order.samples(step: t, into: indices)
                 let shards = self.shards, indices = self.indices
                 BatchAssembler.assemble(count: n, digits: shards.digits, row: { shards.row(of: indices[$0]) }, sampleIndex: { indices[$0] },
@@ -75,21 +93,89 @@ public final class Trainer {
                 guard loss.isFinite else {
                     throw TrainingError.nonFiniteLoss(step: globalStep, epoch: epoch, loss: loss)
                 }
-                losses.append(loss)
+                epochLoss += loss
+                epochSteps += 1
                 imagesSinceLog += plan.globalBatch
                 if config.logEvery > 0 && globalStep % config.logEvery == 0 {
                     let now = Clock.seconds()
-                    onLog(StepLog(step: globalStep, epoch: epoch, loss: loss, imagesPerSecond: Double(imagesSinceLog) / (now - clock),
-                                  communicationSeconds: step.lastCommunicationWait))
+                    let log = StepLog(step: globalStep, epoch: epoch, loss: loss, imagesPerSecond: Double(imagesSinceLog) / (now - clock),
+                                      communicationSeconds: step.lastCommunicationWait)
+                    onLog(log)
+                    reporter?.step(log)
                     clock = now
                     imagesSinceLog = 0
                 }
+                if let reporter, (t + 1) % 5 == 0 || t + 1 == stepsPerEpoch {
+                    let seconds = (Clock.seconds() - epochStart) / Double(t + 1)
+                    reporter.progress(epoch: epoch, step: t + 1, of: stepsPerEpoch, imagesPerSecond: Double(plan.globalBatch) / seconds,
+                                      secondsPerStep: seconds)
+                }
                 if config.consistencyEvery > 0 && globalStep % config.consistencyEvery == 0 { try checkRanksAgree() }
+                if config.checkpointEvery > 0 && globalStep % config.checkpointEvery == 0, let reporter {
+                    try saveLast(reporter, epoch: epoch)
+                }
             }
+            let lastEpoch = epoch + 1 == config.epochs
+            guard epoch == 0 || (epoch + 1) % config.validationInterval == 0 || lastEpoch else { continue }
+            if config.batchNorm == .local { try RankConsistency.averageRunningStatistics(model) }
+            decision[0] = 0
+            if let reporter {
+                let trainLoss = epochLoss / Double(max(epochSteps, 1))
+                let validation = validationLoss()
+                let verdict = earlyStopping.update(validationLoss: validation)
+                reporter.validation(epoch: epoch, step: globalStep, trainLoss: trainLoss, validationLoss: validation,
+                                    message: EarlyStopping.message(verdict),
+                                    imagesPerSecond: Double(epochSteps * plan.globalBatch) / (Clock.seconds() - epochStart))
+                if case .improved = verdict {
+                    try ModelCheckpoint.save(model, to: reporter.bestPath, metadata: checkpointMetadata(epoch: epoch, validationLoss: validation))
+                    reporter.checkpointSaved(kind: "best", path: reporter.bestPath, epoch: epoch, step: globalStep)
+                }
+                try saveLast(reporter, epoch: epoch)
+                if case .stop = verdict {
+                    decision[0] = 1
+                    reporter.earlyStop(epoch: epoch, best: earlyStopping.best)
+                }
+            }
+            try decision.withUnsafeMutableBytes { try communicator.broadcast($0, root: 0) }
+            if decision[0] == 1 { outcome = .earlyStopped(epoch: epoch); break }
         }
         try checkRanksAgree()
         if config.batchNorm == .local { try RankConsistency.averageRunningStatistics(model) }
-        return losses
+        if let reporter {
+            try saveLast(reporter, epoch: currentEpoch)
+            reporter.finish()
+        }
+        return outcome
+    }
+
+    /// Mean squared error of the model (eval mode) on the validation hold-out, inputs noised
+    /// with the fixed validation noise. Rank 0 only; no collectives.
+    public func validationLoss() -> Double {
+        guard let validation = validationSet else { return .nan }
+        var sum = 0.0
+        var start = 0
+        while start < validation.count {
+            let n = min(localBatch, validation.count - start)
+            BatchAssembler.assemble(count: n, digits: validation, row: { start + $0 }, sampleIndex: { validation.sampleIndices[start + $0] },
+                                    noise: noise, epoch: NoiseGenerator.validationEpoch, factor: config.noiseFactor,
+                                    clean: clean.pointer, noisy: model.input.pointer)
+            try? model.forward(batch: n, training: false)  // eval mode makes no collective call and cannot fail
+            sum += model.sumOfSquaredErrors(target: clean.pointer, batch: n)
+            start += n
+        }
+        return sum / Double(validation.count * Architecture.imagePixels)
+    }
+
+    private func checkpointMetadata(epoch: Int, validationLoss: Double?) -> [String: String] {
+        var metadata = ["epoch": String(epoch + 1), "step": String(globalStep), "world_size": String(communicator.size),
+                        "latent_dim": String(config.latentDim)]
+        if let validationLoss { metadata["validation_loss"] = String(validationLoss) }
+        return metadata
+    }
+
+    private func saveLast(_ reporter: RunReporter, epoch: Int) throws {
+        try ModelCheckpoint.save(model, to: reporter.lastPath, metadata: checkpointMetadata(epoch: epoch, validationLoss: earlyStopping.best))
+        reporter.checkpointSaved(kind: "last", path: reporter.lastPath, epoch: epoch, step: globalStep)
     }
 
     /// Aborts (by throwing, on every rank) when any rank's parameters differ from rank 0's.
@@ -103,6 +189,7 @@ public final class Trainer {
 public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case nonFiniteLoss(step: Int, epoch: Int, loss: Double)
     case ranksDiverged(step: Int)
+    case cannotWrite(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -110,6 +197,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
             return "the loss became \(loss) at step \(step) (epoch \(epoch)); training stopped. Lower --lr, or check the data."
         case .ranksDiverged(let step):
             return "ranks hold different parameters at step \(step): they have drifted apart. This is a bug or a faulty node; the job is stopped."
+        case .cannotWrite(let path, let reason):
+            return "\(path): \(reason). Check --out-dir and free disk space."
         }
     }
 }

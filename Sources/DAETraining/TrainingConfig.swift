@@ -22,8 +22,29 @@ public struct TrainingConfig: Sendable {
     public var logEvery = 50
     /// Compare parameter checksums across ranks every this many steps (and at the end).
     public var consistencyEvery = 100
+    /// Validate at epoch 1 and every this many epochs (and after the last).
+    public var validationInterval = 1
+    public var earlyStopPatience = 5
+    public var earlyStopDelta = 0.0
+    /// Write `last.safetensors` every this many steps too (0: at validations only).
+    public var checkpointEvery = 0
     /// Where rank 0 writes its files (nil: nowhere).
     public var outDir: String?
+
+    /// The configuration as JSON-ready pairs, for config.json and the metrics header.
+    public var fields: KeyValuePairs<String, Any?> {
+        let dataset: String, dataDir: String?
+        switch self.dataset {
+        case .mnist(let dir): (dataset, dataDir) = ("mnist", dir)
+        case .synthetic: (dataset, dataDir) = ("synthetic", nil)
+        }
+        return ["dataset": dataset, "data_dir": dataDir, "latent_dim": latentDim, "batch_size": globalBatch, "shards": shards,
+                "epochs": epochs, "max_steps": maxSteps, "lr": learningRate, "noise_factor": noiseFactor,
+                "val_size": validationSize, "limit_train": limitTrain, "seed": seed, "bn": batchNorm.rawValue, "overlap": overlap,
+                "threads": threads, "log_every": logEvery, "validation_interval": validationInterval,
+                "early_stop_patience": earlyStopPatience, "early_stop_delta": earlyStopDelta, "checkpoint_every": checkpointEvery,
+                "out_dir": outDir]
+    }
 
     public init(dataset: DatasetSource) { self.dataset = dataset }
 }

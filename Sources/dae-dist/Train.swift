@@ -53,7 +53,17 @@ struct Train: ParsableCommand {
     var collectiveTimeout: Double = 300
     @Option(name: .customLong("consistency-every"), help: "Compare parameter checksums across ranks every N steps.")
     var consistencyEvery = 100
-    @Option(name: .customLong("out-dir"), help: "Where rank 0 writes its files.")
+    @Option(name: .customLong("validation-interval"), help: "Validate at epoch 1 and every N epochs.")
+    var validationInterval = 1
+    @Option(name: .customLong("early-stop-patience"), help: "Stop after this many validations without improvement.")
+    var earlyStopPatience = 5
+    @Option(name: .customLong("early-stop-delta"), help: "Minimum decrease of the validation loss that counts as an improvement.")
+    var earlyStopDelta = 0.0
+    @Option(name: .customLong("checkpoint-every"), help: "Also write checkpoints/last.safetensors every N steps (0: at validations only).")
+    var checkpointEvery = 0
+    @Option(name: .customLong("run-name"), help: "Name of the run (part of the default --out-dir).")
+    var runName = "dae"
+    @Option(name: .customLong("out-dir"), help: "Where rank 0 writes config, metrics, checkpoints and pictures (default runs/<UTC time>-<run name>).")
     var outDir: String?
     @Option(name: .customLong("synthetic-size"), help: "Images in the synthetic train file (--dataset synthetic).")
     var syntheticSize = 12_000
@@ -69,6 +79,10 @@ struct Train: ParsableCommand {
         guard noiseFactor >= 0, noiseFactor.isFinite else { throw ValidationError("--noise-factor must be 0 or more (got \(noiseFactor)).") }
         guard logEvery >= 0, consistencyEvery >= 0 else { throw ValidationError("--log-every and --consistency-every must be 0 or more.") }
         guard collectiveTimeout > 0 else { throw ValidationError("--collective-timeout must be positive.") }
+        try positive(validationInterval, "--validation-interval"); try positive(earlyStopPatience, "--early-stop-patience")
+        guard earlyStopDelta >= 0 else { throw ValidationError("--early-stop-delta must be 0 or more (got \(earlyStopDelta)).") }
+        guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more.") }
+        guard !runName.isEmpty, !runName.contains("/") else { throw ValidationError("--run-name must be a non-empty name without '/'.") }
     }
 
     func run() throws {
@@ -91,28 +105,27 @@ struct Train: ParsableCommand {
             config.threads = threads
             config.logEvery = logEvery
             config.consistencyEvery = consistencyEvery
-            config.outDir = outDir
+            config.outDir = outDir ?? Train.defaultOutDir(runName: runName)
+            config.validationInterval = validationInterval
+            config.earlyStopPatience = earlyStopPatience
+            config.earlyStopDelta = earlyStopDelta
+            config.checkpointEvery = checkpointEvery
 
             let trainer = try Trainer(config: config, communicator: communicator)
             if rank == 0 {
                 print("dae-dist: \(communicator.size) rank(s), \(trainer.splits.trainCount) training images in \(shards) shards, "
                       + "global batch \(batchSize) (\(trainer.localBatch) on rank 0), \(trainer.plan.stepsPerEpoch) steps per epoch")
             }
-            try trainer.run { log in
+            let reporter = rank == 0 ? try RunReporter(config: config, outDir: config.outDir!, worldSize: communicator.size) : nil
+            if let reporter { print("dae-dist: writing to \(reporter.outDir)") }
+            try trainer.run(reporter: reporter) { log in
                 guard rank == 0 else { return }
                 print(String(format: "step %d epoch %d loss %.9g images/s %.1f comm_wait_ms %.2f",
-                             log.step, log.epoch, log.loss, log.imagesPerSecond, 1000 * log.communicationSeconds))
+                             log.step, log.epoch + 1, log.loss, log.imagesPerSecond, 1000 * log.communicationSeconds))
                 fflush(nil)
             }
             if rank == 0 && communicator.size > 1 {
                 print("ranks agree: parameters bit-identical on all \(communicator.size) ranks (checksum \(String(RankConsistency.checksum(trainer.model), radix: 16)))")
-            }
-            if rank == 0, let outDir {
-                let directory = (outDir as NSString).appendingPathComponent("checkpoints")
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                let path = (directory as NSString).appendingPathComponent("last.safetensors")
-                try ModelCheckpoint.save(trainer.model, to: path, metadata: ["step": String(trainer.globalStep), "world_size": String(communicator.size)])
-                print("saved \(path)")
             }
         } catch {
             FileHandle.standardError.write(Data("dae-dist: rank \(rank): \(error)\n".utf8))
@@ -120,6 +133,15 @@ struct Train: ParsableCommand {
             throw ExitCode(1)
         }
         Communicators.finish(communicator)
+    }
+
+    /// `runs/<UTC time>-<run name>`.
+    static func defaultOutDir(runName: String) -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        return "runs/\(formatter.string(from: Date()))-\(runName)"
     }
 
     /// MNIST from --data-dir (rank 0 downloads it first when allowed and missing), or synthetic digits.

@@ -1,0 +1,92 @@
+import DAECore
+import Foundation
+
+/// Everything rank 0 tells the user and writes: console lines, `config.json`,
+/// `metrics.jsonl`, and the checkpoints. Other ranks have none.
+public final class RunReporter {
+    public let outDir: String
+    public let worldSize: Int
+    public let metrics: MetricsLog
+    private let start = Clock.seconds()
+    private let interactive = isatty(1) != 0
+
+    public var checkpointsDir: String { (outDir as NSString).appendingPathComponent("checkpoints") }
+    public var bestPath: String { (checkpointsDir as NSString).appendingPathComponent("best.safetensors") }
+    public var lastPath: String { (checkpointsDir as NSString).appendingPathComponent("last.safetensors") }
+    public var elapsed: Double { Clock.seconds() - start }
+
+    public static let version = "0.1.0"
+
+    public init(config: TrainingConfig, outDir: String, worldSize: Int) throws {
+        self.outDir = outDir
+        self.worldSize = worldSize
+        for directory in [outDir, (outDir as NSString).appendingPathComponent("checkpoints"), (outDir as NSString).appendingPathComponent("samples")] {
+            do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+                throw TrainingError.cannotWrite(path: directory, reason: error.localizedDescription)
+            }
+        }
+        let versions: KeyValuePairs<String, Any?> = ["dae-dist": RunReporter.version, "swift": RunReporter.swiftVersion]
+        let configJSON = "{" + ["\"config\":" + JSON.encode(config.fields), "\"world_size\":\(worldSize)", "\"versions\":" + JSON.encode(versions)]
+            .joined(separator: ",") + "}\n"
+        try AtomicFile.write(Data(configJSON.utf8), to: (outDir as NSString).appendingPathComponent("config.json"))
+        metrics = try MetricsLog(path: (outDir as NSString).appendingPathComponent("metrics.jsonl"))
+        metrics.write(["event": "run", "time": ISO8601DateFormatter().string(from: Date()), "world_size": worldSize,
+                       "config": config.fields, "versions": versions])
+    }
+
+    static var swiftVersion: String {
+        #if swift(>=6.3)
+        return "6.3+"
+        #else
+        return "6.x"
+        #endif
+    }
+
+    public func step(_ log: Trainer.StepLog) {
+        metrics.write(["event": "step", "step": log.step, "epoch": log.epoch + 1, "train_loss": log.loss,
+                       "images_per_sec": log.imagesPerSecond, "elapsed_sec": elapsed])
+    }
+
+    /// The progress bar while an epoch runs (only on a terminal).
+    public func progress(epoch: Int, step: Int, of steps: Int, imagesPerSecond: Double, secondsPerStep: Double) {
+        guard interactive else { return }
+        let width = 30, done = Int(Double(width) * Double(step) / Double(steps))
+        let bar = String(repeating: "#", count: done) + String(repeating: ".", count: width - done)
+        let eta = Self.clock(secondsPerStep * Double(steps - step))
+        print(String(format: "\rEpoch %3d [%@] %3d%% %7.0f img/s ETA %@ ", epoch + 1, bar, 100 * step / steps, imagesPerSecond, eta),
+              terminator: "")
+        fflush(nil)
+    }
+
+    /// One validated epoch: console line, metrics line.
+    public func validation(epoch: Int, step: Int, trainLoss: Double, validationLoss: Double, message: String, imagesPerSecond: Double) {
+        if interactive { print("\r" + String(repeating: " ", count: 78), terminator: "\r") }
+        let speed = Double(epoch + 1) / elapsed
+        print(String(format: "[Epoch %3d] T_loss: %.5f, V_loss: %.5f, %@ | T_time: %@, T_speed: %.3f",
+                     epoch + 1, trainLoss, validationLoss, message, Self.clock(elapsed), speed))
+        fflush(nil)
+        metrics.write(["event": "validation", "Epoch": epoch + 1, "Training loss": trainLoss, "Validation loss": validationLoss,
+                       "Training speed (epochs/sec)": speed, "step": step, "images_per_sec": imagesPerSecond,
+                       "elapsed_sec": elapsed, "world_size": worldSize])
+    }
+
+    public func checkpointSaved(kind: String, path: String, epoch: Int, step: Int) {
+        metrics.write(["event": "checkpoint", "kind": kind, "path": path, "epoch": epoch + 1, "step": step, "elapsed_sec": elapsed])
+    }
+
+    public func earlyStop(epoch: Int, best: Double?) {
+        print("Early stopping: no improvement for \(epoch + 1 > 0 ? "the last" : "") epochs; best V_loss \(best.map { String(format: "%.5f", $0) } ?? "-")")
+        metrics.write(["event": "early_stop", "epoch": epoch + 1, "best_validation_loss": best, "elapsed_sec": elapsed])
+    }
+
+    public func finish() {
+        print("Final training time: \(Self.clock(elapsed))")
+        metrics.write(["event": "end", "elapsed_sec": elapsed])
+    }
+
+    /// HH:MM:SS.
+    public static func clock(_ seconds: Double) -> String {
+        let s = max(0, Int(seconds.rounded()))
+        return String(format: "%02d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+    }
+}

@@ -1,0 +1,98 @@
+import DAECore
+import Foundation
+import XCTest
+
+/// `dae-dist train` end to end: what a user runs and what they keep.
+final class TrainCommandTests: XCTestCase {
+    private func temporaryDirectory() -> String {
+        let path = NSTemporaryDirectory() + "dae-train-\(UUID().uuidString)"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        return path
+    }
+
+    /// Runs the binary directly (one rank, no mpirun).
+    private func runDirect(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: MPIRun.executable)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    private let small = ["--dataset", "synthetic", "--synthetic-size", "1400", "--val-size", "200", "--batch-size", "48", "--log-every", "5"]
+
+    func testShortSingleRankRunWritesEverythingAndLearns() throws {
+        let out = temporaryDirectory()
+        let result = try runDirect(["train"] + small + ["--epochs", "3", "--out-dir", out])
+        XCTAssertEqual(result.status, 0, result.output)
+        XCTAssertTrue(result.output.contains("[Epoch   1] T_loss: "), result.output)
+        XCTAssertTrue(result.output.contains("V_loss decreased (inf --> "), result.output)
+        XCTAssertTrue(result.output.contains("Final training time: "), result.output)
+
+        // metrics.jsonl: every line is a JSON object; the validation lines carry the reference trainer's fields.
+        let lines = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        let records = try lines.map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        XCTAssertEqual(records.first?["event"] as? String, "run")
+        let validations = records.filter { $0["event"] as? String == "validation" }
+        XCTAssertEqual(validations.count, 3)
+        let losses = validations.compactMap { $0["Validation loss"] as? Double }
+        XCTAssertEqual(losses.count, 3)
+        XCTAssertLessThan(losses.last!, losses.first!, "validation loss falls")
+        for key in ["Epoch", "Training loss", "Training speed (epochs/sec)", "step", "images_per_sec", "elapsed_sec", "world_size"] {
+            XCTAssertNotNil(validations[0][key], key)
+        }
+        XCTAssertTrue(records.contains { $0["event"] as? String == "checkpoint" && $0["kind"] as? String == "best" })
+        let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/config.json"))) as? [String: Any])
+        XCTAssertEqual(config["world_size"] as? Int, 1)
+
+        // The best checkpoint reloads into a model with the same outputs as PyTorch-style state_dict.
+        let best = try SafeTensors.read(path: out + "/checkpoints/best.safetensors")
+        XCTAssertEqual(try best.int64s("encoder.encoder.1.num_batches_tracked").count, 1)
+        let model = Autoencoder(latentDim: 2, maxBatch: 4)
+        try ModelCheckpoint.load(model, from: best)
+        let again = Autoencoder(latentDim: 2, maxBatch: 4, seed: 99)
+        try ModelCheckpoint.load(again, from: try SafeTensors.read(path: out + "/checkpoints/best.safetensors"))
+        for i in 0..<(4 * 784) { model.input[i] = Float(i % 29) / 29; again.input[i] = model.input[i] }
+        try model.forward(batch: 4, training: false)
+        try again.forward(batch: 4, training: false)
+        XCTAssertEqual(model.output.array, again.output.array)
+        XCTAssertEqual(best.metadata["epoch"].flatMap(Int.init), 3)
+        XCTAssertNotNil(best.metadata["validation_loss"].flatMap(Double.init))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/checkpoints/last.safetensors"))
+    }
+
+    /// Early stopping with patience 1 on 2 ranks: every rank leaves the loop, status 0.
+    func testEarlyStoppingOnTwoRanksEndsCleanly() throws {
+        let out = temporaryDirectory()
+        // A learning rate this high makes the validation loss stop improving at once.
+        let result = try MPIRun.run(ranks: 2, ["train"] + small + ["--epochs", "20", "--lr", "0.5", "--early-stop-patience", "1",
+                                                                  "--out-dir", out], deadline: 300)
+        XCTAssertEqual(result.status, 0, result.output)
+        XCTAssertTrue(result.output.contains("Early stopping counter: 1 out of 1"), result.output)
+        XCTAssertFalse(result.output.contains("[Epoch  20]"), result.output)
+        let metrics = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8)
+        XCTAssertTrue(metrics.contains("\"event\":\"early_stop\""), metrics)
+    }
+
+    func testBadFlagsAreRefusedBeforeAnyWork() throws {
+        let cases: [([String], String)] = [
+            (["--epochs", "0"], "--epochs"),
+            (["--lr", "-1"], "--lr"),
+            (["--batch-size", "8", "--dataset", "synthetic"], "--batch-size"),
+            (["--shards", "0"], "--shards"),
+            (["--bn", "sideways"], "--bn"),
+            (["--val-size", "100000", "--dataset", "synthetic"], "--val-size"),
+            (["--data-dir", "/nonexistent", "--no-download"], "/nonexistent/"),
+        ]
+        for (arguments, named) in cases {
+            let result = try runDirect(["train"] + arguments)
+            XCTAssertNotEqual(result.status, 0, "\(arguments)")
+            XCTAssertTrue(result.output.contains(named), "\(arguments): \(result.output)")
+        }
+    }
+}
