@@ -8,7 +8,10 @@ public final class RunReporter {
     public let worldSize: Int
     public let metrics: MetricsLog
     private let start = Clock.seconds()
-    private let interactive = isatty(1) != 0
+    /// Whether to draw the progress bar (only for a person at a terminal: see `init`).
+    private let interactive: Bool
+    /// Whether the progress bar is on screen (it is cleared before any other line).
+    private var barShown = false
 
     public var checkpointsDir: String { (outDir as NSString).appendingPathComponent("checkpoints") }
     public var bestPath: String { (checkpointsDir as NSString).appendingPathComponent("best.safetensors") }
@@ -17,8 +20,12 @@ public final class RunReporter {
 
     public static let version = "0.1.0"
 
-    public init(config: TrainingConfig, outDir: String, worldSize: Int) throws {
+    /// `progressBar`: draw the in-place progress bar. Pass true only when stdout is a terminal a
+    /// person watches; under mpirun a rank's stdout is a pseudo-terminal even when the job's
+    /// output goes to a file, where the bar's carriage returns would garble the log.
+    public init(config: TrainingConfig, outDir: String, worldSize: Int, progressBar: Bool) throws {
         self.outDir = outDir
+        self.interactive = progressBar
         self.worldSize = worldSize
         for directory in [outDir, (outDir as NSString).appendingPathComponent("checkpoints"), (outDir as NSString).appendingPathComponent("samples")] {
             do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
@@ -56,15 +63,24 @@ public final class RunReporter {
         print(String(format: "\rEpoch %3d [%@] %3d%% %7.0f img/s ETA %@ ", epoch + 1, bar, 100 * step / steps, imagesPerSecond, eta),
               terminator: "")
         fflush(nil)
+        barShown = true
+    }
+
+    /// Prints a console line, first clearing the progress bar if it is shown.
+    public func say(_ line: String) {
+        if barShown {
+            print("\r" + String(repeating: " ", count: 78), terminator: "\r")
+            barShown = false
+        }
+        print(line)
+        fflush(nil)
     }
 
     /// One validated epoch: console line, metrics line.
     public func validation(epoch: Int, step: Int, trainLoss: Double, validationLoss: Double, message: String, imagesPerSecond: Double) {
-        if interactive { print("\r" + String(repeating: " ", count: 78), terminator: "\r") }
         let speed = Double(epoch + 1) / elapsed
-        print(String(format: "[Epoch %3d] T_loss: %.5f, V_loss: %.5f, %@ | T_time: %@, T_speed: %.3f",
-                     epoch + 1, trainLoss, validationLoss, message, Self.clock(elapsed), speed))
-        fflush(nil)
+        say(String(format: "[Epoch %3d] T_loss: %.5f, V_loss: %.5f, %@ | T_time: %@, T_speed: %.3f",
+                   epoch + 1, trainLoss, validationLoss, message, Self.clock(elapsed), speed))
         metrics.write(["event": "validation", "Epoch": epoch + 1, "Training loss": trainLoss, "Validation loss": validationLoss,
                        "Training speed (epochs/sec)": speed, "step": step, "images_per_sec": imagesPerSecond,
                        "elapsed_sec": elapsed, "world_size": worldSize])
@@ -75,12 +91,12 @@ public final class RunReporter {
     }
 
     public func earlyStop(epoch: Int, best: Double?) {
-        print("Early stopping: no improvement for \(epoch + 1 > 0 ? "the last" : "") epochs; best V_loss \(best.map { String(format: "%.5f", $0) } ?? "-")")
+        say("Early stopping at epoch \(epoch + 1); best V_loss \(best.map { String(format: "%.5f", $0) } ?? "-")")
         metrics.write(["event": "early_stop", "epoch": epoch + 1, "best_validation_loss": best, "elapsed_sec": elapsed])
     }
 
     public func finish() {
-        print("Final training time: \(Self.clock(elapsed))")
+        say("Final training time: \(Self.clock(elapsed))")
         metrics.write(["event": "end", "elapsed_sec": elapsed])
     }
 

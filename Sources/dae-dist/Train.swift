@@ -116,13 +116,12 @@ struct Train: ParsableCommand {
                 print("dae-dist: \(communicator.size) rank(s), \(trainer.splits.trainCount) training images in \(shards) shards, "
                       + "global batch \(batchSize) (\(trainer.localBatch) on rank 0), \(trainer.plan.stepsPerEpoch) steps per epoch")
             }
-            let reporter = rank == 0 ? try RunReporter(config: config, outDir: config.outDir!, worldSize: communicator.size) : nil
+            let reporter = rank == 0 ? try RunReporter(config: config, outDir: config.outDir!, worldSize: communicator.size,
+                                                          progressBar: isatty(1) != 0 && !MPICommunicator.launchedByMPI) : nil
             if let reporter { print("dae-dist: writing to \(reporter.outDir)") }
             try trainer.run(reporter: reporter) { log in
-                guard rank == 0 else { return }
-                print(String(format: "step %d epoch %d loss %.9g images/s %.1f comm_wait_ms %.2f",
-                             log.step, log.epoch + 1, log.loss, log.imagesPerSecond, 1000 * log.communicationSeconds))
-                fflush(nil)
+                reporter?.say(String(format: "step %d epoch %d loss %.9g images/s %.1f comm_wait_ms %.2f",
+                                     log.step, log.epoch + 1, log.loss, log.imagesPerSecond, 1000 * log.communicationSeconds))
             }
             if rank == 0 && communicator.size > 1 {
                 print("ranks agree: parameters bit-identical on all \(communicator.size) ranks (checksum \(String(RankConsistency.checksum(trainer.model), radix: 16)))")
