@@ -21,6 +21,8 @@ public final class Trainer {
     /// The validation hold-out, on rank 0 only.
     public let validationSet: Digits?
     public private(set) var earlyStopping: EarlyStopping
+    /// Where the loop is: the next epoch and step to run.
+    public private(set) var position = TrainingPosition()
     /// This rank's shard slices in a step, in batch order: the segments gradients and
     /// BatchNorm statistics are summed by, which makes them world-size invariant.
     private let segments: [Int]
@@ -66,9 +68,10 @@ public final class Trainer {
         case earlyStopped(epoch: Int)
     }
 
-    /// Runs until `epochs`, `maxSteps` or early stopping. `reporter` (rank 0 only) hears every
-    /// logged step and validation and writes the files; `onLog` hears logged steps on every rank.
-    /// Decisions (early stopping) are made on rank 0 and broadcast, so all ranks leave together.
+    /// Runs until `epochs`, `maxSteps` or early stopping, from `position` (the start, or where
+    /// `resume` put it). `reporter` (rank 0 only) hears every logged step and validation and
+    /// writes the files; `onLog` hears logged steps on every rank. Decisions (early stopping)
+    /// are made on rank 0 and broadcast, so all ranks leave the loop together.
     @discardableResult
     public func run(reporter: RunReporter? = nil, onLog: (StepLog) -> Void = { _ in }) throws -> Outcome {
         let stepsPerEpoch = plan.stepsPerEpoch
@@ -76,14 +79,13 @@ public final class Trainer {
         var imagesSinceLog = 0
         var outcome = Outcome.completed
         var decision = [UInt8](repeating: 0, count: 1)
-        var currentEpoch = 0
-        epochs: for epoch in 0..<config.epochs {
-            currentEpoch = epoch
+        epochs: while position.epoch < config.epochs {
+            let epoch = position.epoch
             let order = EpochOrder(plan: plan, seed: config.seed, epoch: epoch, rank: communicator.rank, worldSize: communicator.size)
-            var epochLoss = 0.0, epochSteps = 0
-            let epochStart = Clock.seconds()
-            for t in 0..<stepsPerEpoch {
+            let epochStart = Clock.seconds(), firstStep = position.stepInEpoch
+            while position.stepInEpoch < stepsPerEpoch {
                 if let maxSteps = config.maxSteps, globalStep >= maxSteps { outcome = .maxSteps; break epochs }
+                let t = position.stepInEpoch
                 let n = order.samples(step: t, into: indices)
                 let shards = self.shards, indices = self.indices
                 BatchAssembler.assemble(count: n, digits: shards.digits, row: { shards.row(of: indices[$0]) }, sampleIndex: { indices[$0] },
@@ -93,8 +95,9 @@ public final class Trainer {
                 guard loss.isFinite else {
                     throw TrainingError.nonFiniteLoss(step: globalStep, epoch: epoch, loss: loss)
                 }
-                epochLoss += loss
-                epochSteps += 1
+                position.stepInEpoch += 1
+                position.epochLossSum += loss
+                position.epochSteps += 1
                 imagesSinceLog += plan.globalBatch
                 if config.logEvery > 0 && globalStep % config.logEvery == 0 {
                     let now = Clock.seconds()
@@ -106,31 +109,33 @@ public final class Trainer {
                     imagesSinceLog = 0
                 }
                 if let reporter, (t + 1) % 5 == 0 || t + 1 == stepsPerEpoch {
-                    let seconds = (Clock.seconds() - epochStart) / Double(t + 1)
+                    let seconds = (Clock.seconds() - epochStart) / Double(t + 1 - firstStep)
                     reporter.progress(epoch: epoch, step: t + 1, of: stepsPerEpoch, imagesPerSecond: Double(plan.globalBatch) / seconds,
                                       secondsPerStep: seconds)
                 }
                 if config.consistencyEvery > 0 && globalStep % config.consistencyEvery == 0 { try checkRanksAgree() }
-                if config.checkpointEvery > 0 && globalStep % config.checkpointEvery == 0, let reporter {
-                    try saveLast(reporter, epoch: epoch)
+                if config.checkpointEvery > 0 && globalStep % config.checkpointEvery == 0 {
+                    if config.batchNorm == .local { try RankConsistency.averageRunningStatistics(model) }
+                    if let reporter { try saveLast(reporter) }
                 }
             }
-            let lastEpoch = epoch + 1 == config.epochs
-            guard epoch == 0 || (epoch + 1) % config.validationInterval == 0 || lastEpoch else { continue }
+            let trainLoss = position.epochLossSum / Double(max(position.epochSteps, 1))
+            let epochImages = (position.stepInEpoch - firstStep) * plan.globalBatch
+            position = TrainingPosition(epoch: epoch + 1)
+            guard epoch == 0 || (epoch + 1) % config.validationInterval == 0 || epoch + 1 == config.epochs else { continue }
             if config.batchNorm == .local { try RankConsistency.averageRunningStatistics(model) }
             decision[0] = 0
             if let reporter {
-                let trainLoss = epochLoss / Double(max(epochSteps, 1))
                 let validation = validationLoss()
                 let verdict = earlyStopping.update(validationLoss: validation)
                 reporter.validation(epoch: epoch, step: globalStep, trainLoss: trainLoss, validationLoss: validation,
                                     message: EarlyStopping.message(verdict),
-                                    imagesPerSecond: Double(epochSteps * plan.globalBatch) / (Clock.seconds() - epochStart))
+                                    imagesPerSecond: Double(epochImages) / (Clock.seconds() - epochStart))
                 if case .improved = verdict {
-                    try ModelCheckpoint.save(model, to: reporter.bestPath, metadata: checkpointMetadata(epoch: epoch, validationLoss: validation))
+                    try ModelCheckpoint.save(model, to: reporter.bestPath, metadata: bestMetadata(epoch: epoch, validationLoss: validation))
                     reporter.checkpointSaved(kind: "best", path: reporter.bestPath, epoch: epoch, step: globalStep)
                 }
-                try saveLast(reporter, epoch: epoch)
+                try saveLast(reporter)
                 if case .stop = verdict {
                     decision[0] = 1
                     reporter.earlyStop(epoch: epoch, best: earlyStopping.best)
@@ -142,10 +147,33 @@ public final class Trainer {
         try checkRanksAgree()
         if config.batchNorm == .local { try RankConsistency.averageRunningStatistics(model) }
         if let reporter {
-            try saveLast(reporter, epoch: currentEpoch)
+            try saveLast(reporter)
             reporter.finish()
         }
         return outcome
+    }
+
+    /// Continues from a training state written by `saveLast` (`last.safetensors`), read by
+    /// rank 0 and broadcast, so ranks need no shared file system. Call on every rank.
+    public func resume(path: String) throws {
+        var length = [Int64](repeating: -1, count: 1)
+        var bytes = Data()
+        if communicator.rank == 0 {
+            if let data = FileManager.default.contents(atPath: path) {
+                bytes = data
+                length[0] = Int64(data.count)
+            }
+        }
+        try length.withUnsafeMutableBytes { try communicator.broadcast($0, root: 0) }
+        guard length[0] >= 0 else { throw TrainingError.badCheckpoint(path: path, reason: "no such file (rank 0 could not read it)") }
+        if communicator.rank != 0 { bytes = Data(count: Int(length[0])) }
+        try bytes.withUnsafeMutableBytes { try communicator.broadcast($0, root: 0) }
+        let file = try SafeTensors(data: bytes, source: path)
+        (position, earlyStopping) = try TrainingState.restore(file, model: model, optimizer: step.optimizer,
+                                                             patience: config.earlyStopPatience, delta: config.earlyStopDelta)
+        guard position.stepInEpoch <= plan.stepsPerEpoch else {
+            throw TrainingError.badCheckpoint(path: path, reason: "it stopped at step \(position.stepInEpoch) of an epoch, but this data and batch size give \(plan.stepsPerEpoch) steps per epoch: resume with the same data, --batch-size and --shards")
+        }
     }
 
     /// Mean squared error of the model (eval mode) on the validation hold-out, inputs noised
@@ -166,16 +194,17 @@ public final class Trainer {
         return sum / Double(validation.count * Architecture.imagePixels)
     }
 
-    private func checkpointMetadata(epoch: Int, validationLoss: Double?) -> [String: String] {
-        var metadata = ["epoch": String(epoch + 1), "step": String(globalStep), "world_size": String(communicator.size),
-                        "latent_dim": String(config.latentDim)]
-        if let validationLoss { metadata["validation_loss"] = String(validationLoss) }
-        return metadata
+    private func bestMetadata(epoch: Int, validationLoss: Double) -> [String: String] {
+        ["epoch": String(epoch + 1), "step": String(globalStep), "world_size": String(communicator.size),
+         "latent_dim": String(config.latentDim), "validation_loss": String(validationLoss)]
     }
 
-    private func saveLast(_ reporter: RunReporter, epoch: Int) throws {
-        try ModelCheckpoint.save(model, to: reporter.lastPath, metadata: checkpointMetadata(epoch: epoch, validationLoss: earlyStopping.best))
-        reporter.checkpointSaved(kind: "last", path: reporter.lastPath, epoch: epoch, step: globalStep)
+    /// Writes the training state (model, Adam, position, early stopping) to `last.safetensors`.
+    public func saveLast(_ reporter: RunReporter) throws {
+        let data = TrainingState.encode(model: model, optimizer: step.optimizer, position: position, earlyStopping: earlyStopping,
+                                        config: config, worldSize: communicator.size)
+        try AtomicFile.write(data, to: reporter.lastPath)
+        reporter.checkpointSaved(kind: "last", path: reporter.lastPath, epoch: position.epoch, step: globalStep)
     }
 
     /// Aborts (by throwing, on every rank) when any rank's parameters differ from rank 0's.
@@ -190,6 +219,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case nonFiniteLoss(step: Int, epoch: Int, loss: Double)
     case ranksDiverged(step: Int)
     case cannotWrite(path: String, reason: String)
+    case badCheckpoint(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -199,6 +229,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
             return "ranks hold different parameters at step \(step): they have drifted apart. This is a bug or a faulty node; the job is stopped."
         case .cannotWrite(let path, let reason):
             return "\(path): \(reason). Check --out-dir and free disk space."
+        case .badCheckpoint(let path, let reason):
+            return "\(path): cannot resume from it: \(reason)."
         }
     }
 }

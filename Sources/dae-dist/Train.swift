@@ -61,6 +61,8 @@ struct Train: ParsableCommand {
     var earlyStopDelta = 0.0
     @Option(name: .customLong("checkpoint-every"), help: "Also write checkpoints/last.safetensors every N steps (0: at validations only).")
     var checkpointEvery = 0
+    @Option(help: "Resume from a training state: a last.safetensors path, or 'auto' for <out-dir>/checkpoints/last.safetensors.")
+    var resume: String?
     @Option(name: .customLong("run-name"), help: "Name of the run (part of the default --out-dir).")
     var runName = "dae"
     @Option(name: .customLong("out-dir"), help: "Where rank 0 writes config, metrics, checkpoints and pictures (default runs/<UTC time>-<run name>).")
@@ -82,6 +84,9 @@ struct Train: ParsableCommand {
         try positive(validationInterval, "--validation-interval"); try positive(earlyStopPatience, "--early-stop-patience")
         guard earlyStopDelta >= 0 else { throw ValidationError("--early-stop-delta must be 0 or more (got \(earlyStopDelta)).") }
         guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more.") }
+        if resume == "auto" && outDir == nil {
+            throw ValidationError("--resume auto needs --out-dir: the folder of the run to continue.")
+        }
         guard !runName.isEmpty, !runName.contains("/") else { throw ValidationError("--run-name must be a non-empty name without '/'.") }
     }
 
@@ -115,6 +120,13 @@ struct Train: ParsableCommand {
             if rank == 0 {
                 print("dae-dist: \(communicator.size) rank(s), \(trainer.splits.trainCount) training images in \(shards) shards, "
                       + "global batch \(batchSize) (\(trainer.localBatch) on rank 0), \(trainer.plan.stepsPerEpoch) steps per epoch")
+            }
+            if let resume {
+                let path = resume == "auto" ? (config.outDir! as NSString).appendingPathComponent("checkpoints/last.safetensors") : resume
+                try trainer.resume(path: path)
+                if rank == 0 {
+                    print("dae-dist: resuming from \(path) at epoch \(trainer.position.epoch + 1), step \(trainer.globalStep)")
+                }
             }
             let reporter = rank == 0 ? try RunReporter(config: config, outDir: config.outDir!, worldSize: communicator.size,
                                                           progressBar: isatty(1) != 0 && !MPICommunicator.launchedByMPI) : nil

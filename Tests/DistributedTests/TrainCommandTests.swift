@@ -95,4 +95,63 @@ final class TrainCommandTests: XCTestCase {
             XCTAssertTrue(result.output.contains(named), "\(arguments): \(result.output)")
         }
     }
+
+    private func tensors(_ path: String) throws -> [String: [Float]] {
+        let file = try SafeTensors.read(path: path)
+        var out: [String: [Float]] = [:]
+        for (name, entry) in file.entries where entry.dtype == .float32 { out[name] = try file.floats(name) }
+        return out
+    }
+
+    /// Stopped and resumed (crossing an epoch boundary) ends with the same parameters, Adam
+    /// moments and running statistics as a run that never stopped: bitwise on the same world
+    /// size, and here bitwise too when resumed on 2 ranks.
+    func testResumeIsExact() throws {
+        let straight = temporaryDirectory(), stopped = temporaryDirectory(), moved = temporaryDirectory()
+        let common = small + ["--epochs", "3", "--log-every", "0"]
+        XCTAssertEqual(try runDirect(["train"] + common + ["--max-steps", "30", "--out-dir", straight]).status, 0)
+        XCTAssertEqual(try runDirect(["train"] + common + ["--max-steps", "12", "--out-dir", stopped]).status, 0)
+        let again = try runDirect(["train"] + common + ["--max-steps", "30", "--out-dir", stopped, "--resume", "auto"])
+        XCTAssertEqual(again.status, 0, again.output)
+        XCTAssertTrue(again.output.contains("resuming from"), again.output)
+        let reference = try tensors(straight + "/checkpoints/last.safetensors")
+        XCTAssertEqual(try tensors(stopped + "/checkpoints/last.safetensors"), reference, "same world size: bitwise")
+
+        XCTAssertEqual(try runDirect(["train"] + common + ["--max-steps", "12", "--out-dir", moved]).status, 0)
+        let twoRanks = try MPIRun.run(ranks: 2, ["train"] + common + ["--max-steps", "30", "--out-dir", moved, "--resume", "auto"], deadline: 300)
+        XCTAssertEqual(twoRanks.status, 0, twoRanks.output)
+        for (name, values) in reference {
+            XCTAssertLessThanOrEqual(relativeError(try tensors(moved + "/checkpoints/last.safetensors")[name] ?? [], values), 1e-5, name)
+        }
+    }
+
+    /// Broken or mismatched checkpoints are refused with the file and the problem named.
+    func testBadCheckpointsAreRefused() throws {
+        let out = temporaryDirectory()
+        XCTAssertEqual(try runDirect(["train"] + small + ["--epochs", "1", "--limit-train", "480", "--out-dir", out]).status, 0)
+        let last = out + "/checkpoints/last.safetensors"
+        let good = try Data(contentsOf: URL(fileURLWithPath: last))
+
+        let wrongLatent = try runDirect(["train"] + small + ["--latent-dim", "16", "--resume", last, "--out-dir", temporaryDirectory()])
+        XCTAssertNotEqual(wrongLatent.status, 0)
+        XCTAssertTrue(wrongLatent.output.contains(last) && wrongLatent.output.contains("--latent-dim 2"), wrongLatent.output)
+
+        let broken = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: broken, withIntermediateDirectories: true)
+        let cases: [(String, Data)] = [
+            ("truncated", good.prefix(good.count / 2)),
+            ("garbage header", Data([255, 255, 255, 255, 0, 0, 0, 0]) + good.dropFirst(8)),
+            ("best instead of last", try Data(contentsOf: URL(fileURLWithPath: out + "/checkpoints/best.safetensors"))),
+        ]
+        for (what, data) in cases {
+            let path = broken + "/\(what.replacingOccurrences(of: " ", with: "-")).safetensors"
+            FileManager.default.createFile(atPath: path, contents: data)
+            let result = try runDirect(["train"] + small + ["--resume", path, "--out-dir", temporaryDirectory()])
+            XCTAssertNotEqual(result.status, 0, what)
+            XCTAssertTrue(result.output.contains(path), "\(what): \(result.output)")
+        }
+        let missing = try runDirect(["train"] + small + ["--resume", broken + "/none.safetensors", "--out-dir", temporaryDirectory()])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.output.contains("none.safetensors") && missing.output.contains("no such file"), missing.output)
+    }
 }
