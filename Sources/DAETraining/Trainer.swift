@@ -66,6 +66,8 @@ public final class Trainer {
         case completed
         case maxSteps
         case earlyStopped(epoch: Int)
+        /// SIGINT or SIGTERM reached a rank; the training state was saved after the step.
+        case interrupted(step: Int)
     }
 
     /// Runs until `epochs`, `maxSteps` or early stopping, from `position` (the start, or where
@@ -114,6 +116,11 @@ public final class Trainer {
                                       secondsPerStep: seconds)
                 }
                 if config.consistencyEvery > 0 && globalStep % config.consistencyEvery == 0 { try checkRanksAgree() }
+                if step.stopRequested {
+                    if config.batchNorm == .local { try RankConsistency.averageRunningStatistics(model) }
+                    if let reporter { try saveLast(reporter) }
+                    return .interrupted(step: globalStep)
+                }
                 if config.checkpointEvery > 0 && globalStep % config.checkpointEvery == 0 {
                     if config.batchNorm == .local { try RankConsistency.averageRunningStatistics(model) }
                     if let reporter { try saveLast(reporter) }

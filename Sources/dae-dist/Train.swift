@@ -131,13 +131,24 @@ struct Train: ParsableCommand {
             let reporter = rank == 0 ? try RunReporter(config: config, outDir: config.outDir!, worldSize: communicator.size,
                                                           progressBar: isatty(1) != 0 && !MPICommunicator.launchedByMPI) : nil
             if let reporter { print("dae-dist: writing to \(reporter.outDir)") }
-            try trainer.run(reporter: reporter) { log in
+            StopSignal.install()
+            let outcome = try trainer.run(reporter: reporter) { log in
                 reporter?.say(String(format: "step %d epoch %d loss %.9g images/s %.1f comm_wait_ms %.2f",
                                      log.step, log.epoch + 1, log.loss, log.imagesPerSecond, 1000 * log.communicationSeconds))
+            }
+            if case .interrupted(let step) = outcome {
+                if rank == 0 {
+                    reporter?.say("dae-dist: stopped by \(StopSignal.name) after step \(step); the training state is in \(reporter!.lastPath). "
+                                  + "Resume with: dae-dist train --out-dir \(config.outDir!) --resume auto (and the same flags)")
+                }
+                Communicators.finish(communicator)
+                throw ExitCode(130)
             }
             if rank == 0 && communicator.size > 1 {
                 print("ranks agree: parameters bit-identical on all \(communicator.size) ranks (checksum \(String(RankConsistency.checksum(trainer.model), radix: 16)))")
             }
+        } catch let exit as ExitCode {
+            throw exit  // already explained to the user
         } catch {
             FileHandle.standardError.write(Data("dae-dist: rank \(rank): \(error)\n".utf8))
             if communicator.size > 1 { communicator.abort(code: 1) }

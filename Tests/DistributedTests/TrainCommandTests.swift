@@ -154,4 +154,50 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertNotEqual(missing.status, 0)
         XCTAssertTrue(missing.output.contains("none.safetensors") && missing.output.contains("no such file"), missing.output)
     }
+
+    /// SIGTERM to one rank: both ranks finish the step, the state is saved, the job exits
+    /// non-zero saying how to resume, and resuming continues from there.
+    func testSigtermOnOneRankStopsAllAndSavesState() throws {
+        let out = temporaryDirectory() + "-sigterm"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: out) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try MPIRun.mpirunPath())
+        process.arguments = ["-n", "2", "--oversubscribe", MPIRun.executable, "train"] + small + ["--epochs", "50", "--out-dir", out]
+        var environment = ProcessInfo.processInfo.environment
+        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        let collected = OutputCollector()
+        pipe.fileHandleForReading.readabilityHandler = { collected.append($0.availableData) }
+        try process.run()
+        let start = Date()
+        while !collected.text.contains("step 10 ") && Date().timeIntervalSince(start) < 120 { usleep(100_000) }
+        // The rank processes carry the out dir on their command line; signal the last one (rank 1).
+        let finder = Process()
+        finder.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
+        finder.arguments = ["-f", "dae-dist train .*\(out)"]
+        let found = Pipe()
+        finder.standardOutput = found
+        try finder.run()
+        finder.waitUntilExit()
+        let pids = String(decoding: found.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n").compactMap { Int32($0) }
+        XCTAssertGreaterThanOrEqual(pids.count, 2, "rank processes")
+        if let pid = pids.last { kill(pid, SIGTERM) }
+        while process.isRunning && Date().timeIntervalSince(start) < 180 { usleep(100_000) }
+        if process.isRunning { process.terminate(); XCTFail("job still running after SIGTERM") }
+        process.waitUntilExit()
+        pipe.fileHandleForReading.readabilityHandler = nil
+        let output = collected.text + String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertNotEqual(process.terminationStatus, 0, output)
+        XCTAssertTrue(output.contains("--resume auto"), output)
+        let state = try SafeTensors.read(path: out + "/checkpoints/last.safetensors")
+        let stoppedAt = try XCTUnwrap(state.metadata["step"].flatMap(Int.init))
+        XCTAssertGreaterThanOrEqual(stoppedAt, 10)
+        let resumed = try runDirect(["train"] + small + ["--epochs", "50", "--max-steps", String(stoppedAt + 2), "--out-dir", out, "--resume", "auto"])
+        XCTAssertEqual(resumed.status, 0, resumed.output)
+        XCTAssertTrue(resumed.output.contains("step \(stoppedAt)"), resumed.output)
+    }
 }

@@ -17,7 +17,10 @@ public final class TrainingStep {
     public let optimizer: Adam
     public let overlap: Bool
     public let buckets: GradientBuckets
-    private let lossSum = DoubleBuffer(count: 1)
+    /// `[sum of squared errors, stop requests]`, all-reduced together once per step.
+    private let lossSum = DoubleBuffer(count: 2)
+    /// Whether any rank had a stop request (`StopSignal`) when the last step began.
+    public private(set) var stopRequested = false
     /// Seconds spent waiting for gradient all-reduces after backward, in the last step.
     public private(set) var lastCommunicationWait: Double = 0
 
@@ -38,6 +41,7 @@ public final class TrainingStep {
         let communicator = model.communicator
         try model.forward(batch: batch, training: true, segments: segments)
         lossSum[0] = model.sumOfSquaredErrors(target: target, batch: batch)
+        lossSum[1] = StopSignal.requested ? 1 : 0
         let elements = globalBatch * Architecture.imagePixels
         if communicator.size > 1 {
             if overlap {
@@ -56,6 +60,7 @@ public final class TrainingStep {
             try model.backward(target: target, batch: batch, meanOver: elements, segments: segments)
         }
         optimizer.update(parameters: model.parameters.values.pointer, gradients: model.parameters.gradients.pointer)
+        stopRequested = lossSum[1] > 0
         return lossSum[0] / Double(elements)
     }
 }
