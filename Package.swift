@@ -8,6 +8,7 @@ import PackageDescription
 /// - `CMPI`, `MPIShim`: OpenMPI, and plain C wrappers for what Swift cannot import (MPI's handle macros).
 /// - `DAEDistributed`: `MPICommunicator`, the MPI implementation of `Communicator`.
 /// - `DAETraining`: the training loop of one rank (and, later, validation, checkpoints, metrics).
+/// - `DAEPictures`: PNG pictures of a run (sample grids, loss curve, latent scatter).
 /// - `DAEData`: MNIST (IDX files, download, virtual shards, sampler, noise) and synthetic digits.
 /// - `dae-dist`: the command-line program.
 let package = Package(
@@ -49,8 +50,12 @@ let package = Package(
             dependencies: ["MPIShim", "DAECore"]
         ),
         .target(
+            name: "DAEPictures",
+            dependencies: ["CZlib"]
+        ),
+        .target(
             name: "DAETraining",
-            dependencies: ["DAECore", "DAEData"]
+            dependencies: ["DAECore", "DAEData", "DAEPictures"]
         ),
         .target(
             name: "DAEData",

@@ -1,4 +1,5 @@
 import DAECore
+import DAEPictures
 import Foundation
 
 /// Everything rank 0 tells the user and writes: console lines, `config.json`,
@@ -84,6 +85,24 @@ public final class RunReporter {
         metrics.write(["event": "validation", "Epoch": epoch + 1, "Training loss": trainLoss, "Validation loss": validationLoss,
                        "Training speed (epochs/sec)": speed, "step": step, "images_per_sec": imagesPerSecond,
                        "elapsed_sec": elapsed, "world_size": worldSize])
+    }
+
+    /// `samples/epoch-NNN.png`: 10 test digits, original / noisy (0.3) / denoised.
+    public func samplePicture(epoch: Int, _ images: (original: [Float], noisy: [Float], output: [Float])) throws {
+        let count = images.original.count / 784
+        guard count > 0 else { return }
+        let path = (outDir as NSString).appendingPathComponent(String(format: "samples/epoch-%03d.png", epoch + 1))
+        try AtomicFile.write(Pictures.samples(original: images.original, noisy: images.noisy, denoised: images.output, count: count), to: path)
+    }
+
+    /// `summary.json` and `loss-curve.png`.
+    public func summary(_ fields: [(String, Any?)], history: [(epoch: Int, train: Double, validation: Double)]) throws {
+        let body = fields.map { "  \(JSON.quote($0.0)): \(JSON.encode($0.1))" }.joined(separator: ",\n")
+        try AtomicFile.write(Data("{\n\(body)\n}\n".utf8), to: (outDir as NSString).appendingPathComponent("summary.json"))
+        if !history.isEmpty {
+            let curve = Pictures.lossCurve(epochs: history.map(\.epoch), train: history.map(\.train), validation: history.map(\.validation))
+            try AtomicFile.write(curve, to: (outDir as NSString).appendingPathComponent("loss-curve.png"))
+        }
     }
 
     public func checkpointSaved(kind: String, path: String, epoch: Int, step: Int) {

@@ -81,6 +81,8 @@ public final class Trainer {
         var imagesSinceLog = 0
         var outcome = Outcome.completed
         var decision = [UInt8](repeating: 0, count: 1)
+        let runStart = Clock.seconds()
+        stepsAtStart = globalStep
         epochs: while position.epoch < config.epochs {
             let epoch = position.epoch
             let order = EpochOrder(plan: plan, seed: config.seed, epoch: epoch, rank: communicator.rank, worldSize: communicator.size)
@@ -138,7 +140,13 @@ public final class Trainer {
                 reporter.validation(epoch: epoch, step: globalStep, trainLoss: trainLoss, validationLoss: validation,
                                     message: EarlyStopping.message(verdict),
                                     imagesPerSecond: Double(epochImages) / (Clock.seconds() - epochStart))
+                history.append((epoch + 1, trainLoss, validation))
+                if let test = testSet {
+                    let pictures = Evaluation.reconstructions(model: model, digits: test, noise: noise, factor: 0.3, count: 10)
+                    try reporter.samplePicture(epoch: epoch, pictures)
+                }
                 if case .improved = verdict {
+                    bestEpoch = epoch + 1
                     try ModelCheckpoint.save(model, to: reporter.bestPath, metadata: bestMetadata(epoch: epoch, validationLoss: validation))
                     reporter.checkpointSaved(kind: "best", path: reporter.bestPath, epoch: epoch, step: globalStep)
                 }
@@ -155,6 +163,7 @@ public final class Trainer {
         if config.batchNorm == .local { try RankConsistency.averageRunningStatistics(model) }
         if let reporter {
             try saveLast(reporter)
+            try writeSummary(reporter, started: runStart)
             reporter.finish()
         }
         return outcome
@@ -187,19 +196,34 @@ public final class Trainer {
     /// with the fixed validation noise. Rank 0 only; no collectives.
     public func validationLoss() -> Double {
         guard let validation = validationSet else { return .nan }
-        var sum = 0.0
-        var start = 0
-        while start < validation.count {
-            let n = min(localBatch, validation.count - start)
-            BatchAssembler.assemble(count: n, digits: validation, row: { start + $0 }, sampleIndex: { validation.sampleIndices[start + $0] },
-                                    noise: noise, epoch: NoiseGenerator.validationEpoch, factor: config.noiseFactor,
-                                    clean: clean.pointer, noisy: model.input.pointer)
-            try? model.forward(batch: n, training: false)  // eval mode makes no collective call and cannot fail
-            sum += model.sumOfSquaredErrors(target: clean.pointer, batch: n)
-            start += n
-        }
-        return sum / Double(validation.count * Architecture.imagePixels)
+        return Evaluation.meanSquaredError(model: model, digits: validation, noise: noise, factor: config.noiseFactor,
+                                           noiseEpoch: NoiseGenerator.validationEpoch).mse
     }
+
+    /// The test digits rank 0 draws its pictures from and reports the final test error on.
+    public private(set) lazy var testSet: Digits? = communicator.rank == 0 ? try? splits.loadTest() : nil
+
+    /// Per validated epoch: (epoch, training loss, validation loss), for the loss curve.
+    public private(set) var history: [(epoch: Int, train: Double, validation: Double)] = []
+    public private(set) var bestEpoch: Int?
+
+    /// `summary.json` and the loss curve, at the end of a run (rank 0).
+    private func writeSummary(_ reporter: RunReporter, started: Double) throws {
+        var fields: [(String, Any?)] = [("best_validation_loss", earlyStopping.best), ("best_epoch", bestEpoch),
+                                        ("steps", globalStep), ("world_size", communicator.size)]
+        if let test = testSet {
+            for factor: Float in [0.1, 0.3] {
+                let mse = Evaluation.meanSquaredError(model: model, digits: test, noise: noise, factor: factor, noiseEpoch: NoiseGenerator.testEpoch).mse
+                fields.append(("test_mse_noise_\(factor)", mse))
+                fields.append(("test_psnr_noise_\(factor)", Evaluation.psnr(mse)))
+            }
+        }
+        fields.append(("total_time_sec", reporter.elapsed))
+        fields.append(("images_per_sec", Double((globalStep - stepsAtStart) * plan.globalBatch) / max(Clock.seconds() - started, 1e-9)))
+        try reporter.summary(fields, history: history)
+    }
+
+    private var stepsAtStart = 0
 
     private func bestMetadata(epoch: Int, validationLoss: Double) -> [String: String] {
         ["epoch": String(epoch + 1), "step": String(globalStep), "world_size": String(communicator.size),

@@ -64,6 +64,18 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(best.metadata["epoch"].flatMap(Int.init), 3)
         XCTAssertNotNil(best.metadata["validation_loss"].flatMap(Double.init))
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/checkpoints/last.safetensors"))
+
+        // Pictures per validation and at the end, and the summary.
+        for name in ["samples/epoch-001.png", "samples/epoch-003.png", "loss-curve.png"] {
+            let data = try Data(contentsOf: URL(fileURLWithPath: out + "/" + name))
+            XCTAssertEqual(Array(data.prefix(8)), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], name)
+        }
+        let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as? [String: Any])
+        for key in ["best_validation_loss", "best_epoch", "test_mse_noise_0.1", "test_psnr_noise_0.1", "test_mse_noise_0.3",
+                    "test_psnr_noise_0.3", "total_time_sec", "images_per_sec"] {
+            XCTAssertNotNil(summary[key], key)
+        }
+        XCTAssertEqual(summary["best_validation_loss"] as? Double ?? 0, losses.min()!, accuracy: 1e-6)
     }
 
     /// Early stopping with patience 1 on 2 ranks: every rank leaves the loop, status 0.

@@ -1,0 +1,75 @@
+import Foundation
+
+/// The pictures a run writes, as PNG bytes.
+public enum Pictures {
+    /// Three rows of digits, `[n][784]` each in [0, 1]: originals, noisy inputs, reconstructions.
+    public static func samples(original: [Float], noisy: [Float], denoised: [Float], count: Int, scale: Int = 4) -> Data {
+        let gap = 2 * scale, cell = 28 * scale
+        var canvas = Canvas(width: count * (cell + gap) + gap, height: 3 * (cell + gap) + gap, background: (60, 60, 60))
+        for (row, images) in [original, noisy, denoised].enumerated() {
+            for i in 0..<count {
+                canvas.digit(images[(i * 784)..<((i + 1) * 784)], x: gap + i * (cell + gap), y: gap + row * (cell + gap), scale: scale)
+            }
+        }
+        return PNG.encode(width: canvas.width, height: canvas.height, channels: 3, pixels: canvas.pixels)
+    }
+
+    /// Training (blue) and validation (orange) loss per epoch, with the y range and epochs labelled.
+    public static func lossCurve(epochs: [Int], train: [Double], validation: [Double]) -> Data {
+        let (width, height, left, right, top, bottom) = (720, 440, 90, 20, 30, 50)
+        var canvas = Canvas(width: width, height: height)
+        let values = (train + validation).filter(\.isFinite)
+        let low = values.min() ?? 0, high = max(values.max() ?? 1, low + 1e-9)
+        let first = epochs.first ?? 1, last = max(epochs.last ?? 1, first + 1)
+        func point(_ epoch: Int, _ value: Double) -> (Int, Int) {
+            let x = left + Int(Double(width - left - right) * Double(epoch - first) / Double(last - first))
+            let y = top + Int(Double(height - top - bottom) * (high - value) / (high - low))
+            return (x, y)
+        }
+        canvas.line(left, top, left, height - bottom, Canvas.black)
+        canvas.line(left, height - bottom, width - right, height - bottom, Canvas.black)
+        for k in 0...4 {  // horizontal grid lines with their values
+            let value = low + (high - low) * Double(k) / 4
+            let (_, y) = point(first, value)
+            canvas.line(left + 1, y, width - right, y, (230, 230, 230))
+            canvas.text(String(format: "%.4f", value), x: 8, y: y - 5)
+        }
+        canvas.text(String(first), x: left - 4, y: height - bottom + 10)
+        canvas.text(String(last), x: width - right - 20, y: height - bottom + 10)
+        canvas.text("EPOCH", x: width / 2 - 20, y: height - 22)
+        for (series, color) in [(train, Canvas.palette[0]), (validation, Canvas.palette[1])] {
+            for i in 1..<max(1, series.count) {
+                let (x0, y0) = point(epochs[i - 1], series[i - 1]), (x1, y1) = point(epochs[i], series[i])
+                canvas.line(x0, y0, x1, y1, color, thickness: 3)
+            }
+            for (epoch, value) in zip(epochs, series) {
+                let (x, y) = point(epoch, value)
+                canvas.fill(x: x - 3, y: y - 3, width: 7, height: 7, color)
+            }
+        }
+        canvas.fill(x: width - 200, y: top, width: 14, height: 10, Canvas.palette[0])
+        canvas.text("TRAIN", x: width - 180, y: top)
+        canvas.fill(x: width - 110, y: top, width: 14, height: 10, Canvas.palette[1])
+        canvas.text("VAL", x: width - 90, y: top)
+        return PNG.encode(width: width, height: height, channels: 3, pixels: canvas.pixels)
+    }
+
+    /// A 2-d latent space: one dot per image, coloured by its digit.
+    public static func latentScatter(points: [(Float, Float)], labels: [UInt8]) -> Data {
+        let size = 640, margin = 30
+        var canvas = Canvas(width: size, height: size)
+        let xs = points.map(\.0), ys = points.map(\.1)
+        let (minX, maxX) = (xs.min() ?? 0, max(xs.max() ?? 1, (xs.min() ?? 0) + 1e-6))
+        let (minY, maxY) = (ys.min() ?? 0, max(ys.max() ?? 1, (ys.min() ?? 0) + 1e-6))
+        for ((x, y), label) in zip(points, labels) {
+            let px = margin + Int(Float(size - 2 * margin) * (x - minX) / (maxX - minX))
+            let py = size - margin - Int(Float(size - 2 * margin) * (y - minY) / (maxY - minY))
+            canvas.fill(x: px - 1, y: py - 1, width: 3, height: 3, Canvas.palette[Int(label) % 10])
+        }
+        for digit in 0..<10 {
+            canvas.fill(x: 8 + digit * 30, y: 8, width: 10, height: 10, Canvas.palette[digit])
+            canvas.text(String(digit), x: 20 + digit * 30, y: 8)
+        }
+        return PNG.encode(width: size, height: size, channels: 3, pixels: canvas.pixels)
+    }
+}
