@@ -72,6 +72,7 @@ let package = Package(
                 "DAEData",
                 "DAEDistributed",
                 "DAETraining",
+                "DAEPictures",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -89,3 +89,18 @@ public struct AtomicFileError: Error, CustomStringConvertible {
     public let reason: String
     public var description: String { "\(path): could not be written (\(reason)); nothing was replaced." }
 }
+
+extension ModelCheckpoint {
+    /// A model (evaluation use) from a checkpoint file, its latent size read from the file.
+    public static func loadModel(path: String, maxBatch: Int) throws -> Autoencoder {
+        let file = try SafeTensors.read(path: path)
+        let entry = try file.entry("encoder.encoder.10.weight")
+        guard entry.shape.count == 2, entry.shape[1] == Architecture.bottleneckFeatures, entry.shape[0] >= 1, entry.shape[0] <= 4096 else {
+            throw SafeTensorsError.mismatch(path: path, name: "encoder.encoder.10.weight",
+                                            reason: "shape \(entry.shape), expected [latent, \(Architecture.bottleneckFeatures)]")
+        }
+        let model = Autoencoder(latentDim: entry.shape[0], maxBatch: maxBatch)
+        try load(model, from: file)
+        return model
+    }
+}

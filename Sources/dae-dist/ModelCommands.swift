@@ -1,0 +1,177 @@
+import ArgumentParser
+import DAECore
+import DAEData
+import DAEPictures
+import DAETraining
+import Foundation
+
+/// Options shared by the commands that use a trained model.
+struct ModelOptions: ParsableArguments {
+    @Option(help: "A checkpoint written by dae-dist train (best.safetensors or last.safetensors).")
+    var checkpoint: String
+    @Option(help: "BLAS and compute threads.")
+    var threads = 1
+
+    func load(maxBatch: Int = 256) throws -> Autoencoder {
+        ComputeThreads.set(threads)
+        do { return try ModelCheckpoint.loadModel(path: checkpoint, maxBatch: maxBatch) } catch let error as SafeTensorsError {
+            throw ValidationFailure(message: error.description)
+        }
+    }
+}
+
+/// The test set named by --data-dir / --dataset.
+struct TestSetOptions: ParsableArguments {
+    @Option(name: .customLong("data-dir"), help: "Folder with the MNIST files (env DAE_DATA_DIR); the t10k files are used.")
+    var dataDir: String = ProcessInfo.processInfo.environment["DAE_DATA_DIR"] ?? "./data/mnist"
+    @Option(help: "mnist, or synthetic.")
+    var dataset: Train.Dataset = .mnist
+    @Option(help: "Use at most this many test images.")
+    var limit: Int?
+
+    func load() throws -> Digits {
+        let digits: Digits
+        do {
+            switch dataset {
+            case .mnist: digits = try Digits.load(dataDir: dataDir, split: .test)
+            case .synthetic: digits = SyntheticDigits.make(count: 2000, seed: 0)
+            }
+        } catch let error as DataError {
+            throw ValidationFailure(message: error.description)
+        }
+        guard let limit, limit < digits.count else { return digits }
+        return Digits(pixels: Array(digits.pixels.prefix(limit * 784)), labels: Array(digits.labels.prefix(limit)),
+                      sampleIndices: Array(digits.sampleIndices.prefix(limit)))
+    }
+}
+
+/// `dae-dist evaluate`: test-set error at several noise levels, and the spread of per-image
+/// reconstruction errors (the numbers an anomaly detector built on the model would use).
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Test MSE and PSNR at noise 0, 0.1, 0.3, 0.5, and per-image error percentiles, as JSON.")
+
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var data: TestSetOptions
+    @Option(help: "Seed of the test noise.")
+    var seed: UInt64 = 0
+    @Option(help: "Also write the JSON to this file.")
+    var output: String?
+
+    func run() throws {
+        let autoencoder = try model.load()
+        let digits = try data.load()
+        let noise = NoiseGenerator(seed: seed)
+        var levels: [Any?] = []
+        var perImageClean: [Double] = []
+        for factor in [0, 0.1, 0.3, 0.5] {
+            let (mse, perImage) = Evaluation.meanSquaredError(model: autoencoder, digits: digits, noise: noise, factor: Float(factor),
+                                                              noiseEpoch: NoiseGenerator.testEpoch)
+            if factor == 0 { perImageClean = perImage }
+            levels.append(["noise_factor": factor, "mse": mse, "psnr": Evaluation.psnr(mse)] as KeyValuePairs<String, Any?>)
+        }
+        let sorted = perImageClean.sorted()
+        func percentile(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int((p / 100 * Double(sorted.count - 1)).rounded()))] }
+        let mean = sorted.reduce(0, +) / Double(sorted.count)
+        let std = (sorted.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(sorted.count)).squareRoot()
+        let errors: KeyValuePairs<String, Any?> = ["noise_factor": 0.0, "mean": mean, "std": std, "p50": percentile(50), "p90": percentile(90),
+                                                   "p95": percentile(95), "p99": percentile(99), "max": sorted.last]
+        let report: KeyValuePairs<String, Any?> = ["checkpoint": model.checkpoint, "images": digits.count, "latent_dim": autoencoder.latentDim,
+                                                   "test": levels, "reconstruction_error": errors]
+        let json = JSON.encode(report)
+        print(json)
+        if let output { try AtomicFile.write(Data((json + "\n").utf8), to: output) }
+    }
+}
+
+/// `dae-dist encode`: the latent code of every test image, with its label, as CSV; for a
+/// 2-d latent also a scatter plot coloured by digit.
+struct Encode: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Write each test image's latent vector and label as CSV (and a scatter plot for a 2-d latent).")
+
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var data: TestSetOptions
+    @Option(help: "The CSV file to write.")
+    var output = "latents.csv"
+    @Option(help: "The scatter plot (2-d latent only; default: the CSV's name with .png).")
+    var scatter: String?
+
+    func run() throws {
+        let autoencoder = try model.load()
+        let digits = try data.load()
+        let d = autoencoder.latentDim
+        var csv = (0..<d).map { "z\($0)" }.joined(separator: ",") + ",label\n"
+        var points: [(Float, Float)] = []
+        Evaluation.forEachChunk(model: autoencoder, digits: digits, noise: NoiseGenerator(seed: 0), factor: 0, noiseEpoch: NoiseGenerator.testEpoch) { start, n, _, _ in
+            for i in 0..<n {
+                let z = (0..<d).map { autoencoder.latent[i * d + $0] }
+                csv += z.map { String(format: "%.6g", $0) }.joined(separator: ",") + ",\(digits.labels[start + i])\n"
+                if d == 2 { points.append((z[0], z[1])) }
+            }
+        }
+        try AtomicFile.write(Data(csv.utf8), to: output)
+        print("wrote \(digits.count) latent vectors to \(output)")
+        if d == 2 {
+            let path = scatter ?? ((output as NSString).deletingPathExtension + ".png")
+            try AtomicFile.write(Pictures.latentScatter(points: points, labels: digits.labels), to: path)
+            print("wrote the scatter plot to \(path)")
+        }
+    }
+}
+
+/// `dae-dist denoise`: run images (an IDX file or a 28 x 28 PNG) through the model.
+struct Denoise: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Denoise images from an IDX file or a 28x28 PNG; write a PNG grid or an IDX file.")
+
+    @OptionGroup var model: ModelOptions
+    @Option(help: "An IDX image file (raw or .gz) or a 28x28 PNG digit (white on black; see --invert).")
+    var input: String
+    @Option(help: "A .png (original / noisy / denoised rows) or an IDX file (.gz compresses).")
+    var output: String
+    @Option(name: .customLong("noise-factor"), help: "Noise added before denoising (0: denoise the images as they are).")
+    var noiseFactor: Float = 0
+    @Option(help: "At most this many images (PNG output shows at most 20).")
+    var limit: Int?
+    @Flag(help: "Invert a PNG input (for dark digits on a light background).")
+    var invert = false
+    @Option(help: "Seed of the added noise.")
+    var seed: UInt64 = 0
+
+    func validate() throws {
+        guard noiseFactor >= 0 else { throw ValidationError("--noise-factor must be 0 or more.") }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1.") }
+    }
+
+    func run() throws {
+        let digits = try readInput()
+        let autoencoder = try model.load()
+        let count = min(digits.count, limit ?? digits.count, output.hasSuffix(".png") ? 20 : Int.max)
+        let pictures = Evaluation.reconstructions(model: autoencoder, digits: digits, noise: NoiseGenerator(seed: seed), factor: noiseFactor, count: count)
+        if output.hasSuffix(".png") {
+            try AtomicFile.write(Pictures.samples(original: pictures.original, noisy: pictures.noisy, denoised: pictures.output, count: count), to: output)
+        } else {
+            var idx = Data()
+            for word in [UInt32(2051), UInt32(count), 28, 28] { withUnsafeBytes(of: word.bigEndian) { idx.append(contentsOf: $0) } }
+            idx.append(contentsOf: pictures.output.map { UInt8((max(0, min(1, $0)) * 255).rounded()) })
+            try AtomicFile.write(output.hasSuffix(".gz") ? Gzip.compress(idx) : idx, to: output)
+        }
+        print("denoised \(count) image(s) into \(output)")
+    }
+
+    private func readInput() throws -> Digits {
+        guard let data = FileManager.default.contents(atPath: input) else { throw ValidationFailure(message: "\(input): no such file.") }
+        if data.starts(with: [0x89, 0x50, 0x4E, 0x47]) {
+            let image: PNGDecoder.Image
+            do { image = try PNGDecoder.decode(data) } catch { throw ValidationFailure(message: "\(input): \(error)") }
+            guard image.width == 28 && image.height == 28 else {
+                throw ValidationFailure(message: "\(input): the image is \(image.width) x \(image.height); the model takes 28 x 28 digits.")
+            }
+            return Digits(pixels: invert ? image.gray.map { 255 - $0 } : image.gray, labels: [0], sampleIndices: [0])
+        }
+        do {
+            let records = try IDXReader.read(path: input, kind: .images)
+            return Digits(pixels: records.bytes, labels: [UInt8](repeating: 0, count: records.fileCount), sampleIndices: Array(0..<records.fileCount))
+        } catch let error as DataError {
+            throw ValidationFailure(message: error.description)
+        }
+    }
+}
