@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct DaeDist: ParsableCommand {
@@ -8,4 +9,14 @@ struct DaeDist: ParsableCommand {
         subcommands: [Train.self, Evaluate.self, Encode.self, Denoise.self, Download.self, Bench.self, SelfTest.self],
         defaultSubcommand: Train.self
     )
+
+    /// Expands `--config FILE` before parsing (see `ConfigFile`).
+    static func main() {
+        do {
+            main(try ConfigFile.expand(Array(CommandLine.arguments.dropFirst())))
+        } catch {
+            FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+            Foundation.exit(64)
+        }
+    }
 }

@@ -67,6 +67,8 @@ struct Train: ParsableCommand {
     var runName = "dae"
     @Option(name: .customLong("out-dir"), help: "Where rank 0 writes config, metrics, checkpoints and pictures (default runs/<UTC time>-<run name>).")
     var outDir: String?
+    @Option(help: "A JSON file of flag values (flag names, or a run's config.json); flags on the command line override it.")
+    var config: String?
     @Option(name: .customLong("synthetic-size"), help: "Images in the synthetic train file (--dataset synthetic).")
     var syntheticSize = 12_000
 

@@ -91,6 +91,27 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(metrics.contains("\"event\":\"early_stop\""), metrics)
     }
 
+    /// `--config` supplies flag values (flag names or a run's config.json keys); the command line wins.
+    func testConfigFileWithCommandLineOverrides() throws {
+        let directory = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let config = directory + "/config.json"
+        try Data(#"{"config": {"dataset": "synthetic", "synthetic_size": 1400, "val_size": 200, "batch_size": 96, "max_steps": 3, "overlap": false, "seed": 5, "data_dir": null}}"#.utf8)
+            .write(to: URL(fileURLWithPath: config))
+        let out = directory + "/run"
+        let result = try runDirect(["train", "--config", config, "--max-steps", "2", "--log-every", "1", "--out-dir", out])
+        XCTAssertEqual(result.status, 0, result.output)
+        XCTAssertTrue(result.output.contains("global batch 96"), result.output)
+        XCTAssertTrue(result.output.contains("step 2 ") && !result.output.contains("step 3 "), "the command line's --max-steps wins: \(result.output)")
+        let written = try String(contentsOfFile: out + "/config.json", encoding: .utf8)
+        XCTAssertTrue(written.contains(#""seed":5"#) && written.contains(#""overlap":false"#), written)
+
+        try Data(#"{"epochz": 3}"#.utf8).write(to: URL(fileURLWithPath: config))
+        let refused = try runDirect(["train", "--config", config])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.output.contains("epochz"), refused.output)
+    }
+
     func testBadFlagsAreRefusedBeforeAnyWork() throws {
         let cases: [([String], String)] = [
             (["--epochs", "0"], "--epochs"),
