@@ -112,6 +112,25 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(refused.output.contains("epochz"), refused.output)
     }
 
+    /// `launch/train` runs 4 ranks on this machine (oversubscribed on 2 cores).
+    func testLaunchTrainRunsFourRanks() throws {
+        _ = try MPIRun.mpirunPath()
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("launch/train").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [script] + small + ["--max-steps", "3", "--out-dir", temporaryDirectory()]
+        process.environment = ProcessInfo.processInfo.environment.merging(["NP": "4"]) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, output)
+        XCTAssertTrue(output.contains("4 rank(s)") && output.contains("ranks agree"), output)
+    }
+
     func testBadFlagsAreRefusedBeforeAnyWork() throws {
         let cases: [([String], String)] = [
             (["--epochs", "0"], "--epochs"),
