@@ -5,7 +5,6 @@ MSE on an MNIST folder's t10k files, to compare with `dae-dist evaluate`:
 
 Needs torch and safetensors (pip install torch safetensors).
 """
-import gzip
 import json
 import os
 import sys
@@ -16,16 +15,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from safetensors.torch import load_file  # noqa: E402
 from reference_model import Autoencoder  # noqa: E402
-
-
-def read_images(data_dir: str) -> np.ndarray:
-    for name in ("t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte", "t10k-images.idx3-ubyte.gz", "t10k-images.idx3-ubyte"):
-        path = os.path.join(data_dir, name)
-        if os.path.exists(path):
-            raw = (gzip.open if name.endswith(".gz") else open)(path, "rb").read()
-            count = int.from_bytes(raw[4:8], "big")
-            return np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(count, 1, 28, 28)
-    raise SystemExit(f"no t10k images in {data_dir}")
+from reference_trainer import read_idx  # noqa: E402
 
 
 def main():
@@ -35,7 +25,7 @@ def main():
     model = Autoencoder(latent_dim)
     model.load_state_dict(state)  # strict: every key and shape must match
     model.eval()
-    images = torch.from_numpy(read_images(data_dir).astype(np.float32) / 255.0)
+    images = torch.from_numpy(read_idx(data_dir, "t10k-images-idx3-ubyte").astype(np.float32) / 255.0)
     with torch.no_grad():
         total = sum(float(((model(chunk) - chunk) ** 2).double().sum()) for chunk in images.split(256))
     print(json.dumps({"latent_dim": latent_dim, "images": len(images), "mse": total / images.numel()}))

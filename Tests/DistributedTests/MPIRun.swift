@@ -68,6 +68,25 @@ enum MPIRun {
     }
 }
 
+/// Runs a program to completion, capturing stdout and stderr together.
+enum Subprocess {
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                    directory: URL? = nil) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        if let directory { process.currentDirectoryURL = directory }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
+
 final class OutputCollector: @unchecked Sendable {
     private let lock = NSLock()
     private var data = Data()

@@ -12,16 +12,7 @@ final class TrainCommandTests: XCTestCase {
 
     /// Runs the binary directly (one rank, no mpirun).
     private func runDirect(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: MPIRun.executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try Subprocess.run(MPIRun.executable, arguments)
     }
 
     private let small = ["--dataset", "synthetic", "--synthetic-size", "1400", "--val-size", "200", "--batch-size", "48", "--log-every", "5"]
@@ -117,17 +108,9 @@ final class TrainCommandTests: XCTestCase {
         _ = try MPIRun.mpirunPath()
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("launch/train").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [script] + small + ["--max-steps", "3", "--out-dir", temporaryDirectory()]
-        process.environment = ProcessInfo.processInfo.environment.merging(["NP": "4"]) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, output)
+        let (status, output) = try Subprocess.run("/bin/bash", [script] + small + ["--max-steps", "3", "--out-dir", temporaryDirectory()],
+                                                  environment: ["NP": "4"])
+        XCTAssertEqual(status, 0, output)
         XCTAssertTrue(output.contains("4 rank(s)") && output.contains("ranks agree"), output)
     }
 
