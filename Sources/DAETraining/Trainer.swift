@@ -200,8 +200,15 @@ public final class Trainer {
                                            noiseEpoch: NoiseGenerator.validationEpoch).mse
     }
 
-    /// The test digits rank 0 draws its pictures from and reports the final test error on.
-    public private(set) lazy var testSet: Digits? = communicator.rank == 0 ? try? splits.loadTest() : nil
+    /// The test digits rank 0 draws its pictures from and reports the final test error on;
+    /// without them (no t10k files) the run goes on, saying so once, without those outputs.
+    public private(set) lazy var testSet: Digits? = {
+        guard communicator.rank == 0 else { return nil }
+        do { return try splits.loadTest() } catch {
+            print("dae-dist: no test set, so no sample pictures or test error in summary.json: \(error)")
+            return nil
+        }
+    }()
 
     /// Per validated epoch: (epoch, training loss, validation loss), for the loss curve.
     public private(set) var history: [(epoch: Int, train: Double, validation: Double)] = []
