@@ -41,16 +41,18 @@ struct Bench: ParsableCommand {
     func run() throws {
         if !json {
             print("dae-dist training step (images/s, median of \(repeats) x \(steps) steps)")
-            print("  batch  threads   images/s      ms/step")
+            print("  batch  threads   images/s      ms/step   GFLOP/s   peak RSS MB")
         }
         for threadCount in threads {
             ComputeThreads.set(threadCount)
             for batch in batchSizes {
                 let rate = try measure(batch: batch)
+                let gflops = rate * Double(Architecture.trainingFLOPsPerImage(latentDim: latentDim)) / 1e9
+                let rss = Bench.peakResidentMegabytes()
                 if json {
-                    print("{\"impl\": \"dae-dist\", \"batch\": \(batch), \"threads\": \(threadCount), \"images_per_sec\": \(String(format: "%.1f", rate))}")
+                    print("{\"impl\": \"dae-dist\", \"batch\": \(batch), \"threads\": \(threadCount), \"images_per_sec\": \(String(format: "%.1f", rate)), \"gflops\": \(String(format: "%.1f", gflops)), \"peak_rss_mb\": \(String(format: "%.0f", rss))}")
                 } else {
-                    print(String(format: "%7d %8d %10.1f %12.2f", batch, threadCount, rate, 1000 * Double(batch) / rate))
+                    print(String(format: "%7d %8d %10.1f %12.2f %9.1f %13.0f", batch, threadCount, rate, 1000 * Double(batch) / rate, gflops, rss))
                 }
                 fflush(nil)  // nil flushes every stream; `stdout` is not concurrency-safe to name
             }
@@ -63,6 +65,13 @@ struct Bench: ParsableCommand {
         } else {
             print(String(format: "batch assembly (gather + noise, batch %d, 1 thread): %.3f ms", batch, 1000 / perSecond))
         }
+    }
+
+    /// The process's peak resident memory so far (getrusage), in MB.
+    static func peakResidentMegabytes() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) / 1024  // kilobytes on Linux
     }
 
     /// Gathering a batch of 128 shard images and adding their noise, as a training step does.

@@ -18,6 +18,19 @@ public enum Architecture {
     public static let bottleneckFeatures = 64 * 7 * 7
     public static let leakySlope: Float = 0.01
 
+    /// Multiply-adds of one image's forward pass through the convolutions and linear layers
+    /// (about 11.3 M at latent 2), and the FLOPs of a whole training step per image: forward,
+    /// weight gradients and input gradients (none for the first convolution), 2 FLOPs each.
+    public static func forwardMultiplyAdds(latentDim d: Int) -> Int {
+        let conv1 = 32 * 9 * 784, conv2 = 64 * 288 * 196, conv3 = 64 * 576 * 49
+        let deconv1 = 64 * 576 * 49, deconv2 = 64 * 288 * 196, deconv3 = 32 * 9 * 784
+        return conv1 + conv2 + conv3 + 2 * bottleneckFeatures * d + deconv1 + deconv2 + deconv3
+    }
+
+    public static func trainingFLOPsPerImage(latentDim d: Int) -> Int {
+        2 * (3 * forwardMultiplyAdds(latentDim: d) - 32 * 9 * 784)
+    }
+
     /// BatchNorm layers (prefix, channels) in `state_dict` order.
     public static let batchNorms: [(name: String, channels: Int)] = [
         ("encoder.encoder.1", 32), ("encoder.encoder.4", 64), ("encoder.encoder.7", 64),
