@@ -3,8 +3,10 @@
 # mnist-mini, 7,000 train / 1,000 validation, batch 256, lr 1e-3, 20 epochs, latent 2 and 16.
 # A single seed says little: how fast this model starts depends mostly on the initial draw of
 # the last layer (its mean sets where the sigmoid starts), so the best validation loss is
-# averaged over SEEDS (default "0 1 2") for each implementation. Needs torch.
-#   SEEDS="0 1 2 3" bench/learning_quality.sh [data-dir]
+# averaged over SEEDS (default "0 1 2") for each implementation. With SAME_INIT=1 PyTorch
+# starts from dae-dist's initial weights for each seed (`dae-dist init`), which leaves only
+# batch order and noise draws to differ. Needs torch.
+#   SEEDS="0 1 2 3" SAME_INIT=1 bench/learning_quality.sh [data-dir]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:-../shared/data/mnist-mini}
@@ -20,7 +22,12 @@ for latent in 2 16; do
     mpirun -n 2 --oversubscribe "${root_flag[@]}" .build/release/dae-dist train --data-dir "$data" --val-size 1000 --batch-size 256 \
         --epochs 20 --latent-dim "$latent" --seed "$seed" --log-every 0 --out-dir "$out" > "$out/console.txt" 2>&1
     ours=$(python3 -c "import json; print(json.load(open('$out/summary.json'))['best_validation_loss'])")
-    theirs=$(python3 bench/reference_trainer.py --data-dir "$data" --val-size 1000 --latent-dim "$latent" --seed "$seed" --threads 2 |
+    init_args=()
+    if [ "${SAME_INIT:-0}" = 1 ]; then
+      .build/release/dae-dist init --latent-dim "$latent" --seed "$seed" --output "$out/init.safetensors" >/dev/null
+      init_args=(--init "$out/init.safetensors")
+    fi
+    theirs=$(python3 bench/reference_trainer.py --data-dir "$data" --val-size 1000 --latent-dim "$latent" --seed "$seed" --threads 2 "${init_args[@]}" |
              tail -1 | python3 -c "import json, sys; print(json.load(sys.stdin)['best_validation_loss'])")
     printf "%-7s %-6s %12.5f %12.5f\n" "$latent" "$seed" "$ours" "$theirs"
     ours_all+=("$ours"); theirs_all+=("$theirs")

@@ -42,6 +42,7 @@ def main():
     parser.add_argument("--patience", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--init", help="start from these weights (e.g. `dae-dist init --seed S`) instead of PyTorch's own draw")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -50,6 +51,9 @@ def main():
     train, validation = images[:-args.val_size], images[-args.val_size:]
     validation_noisy = torch.clamp(validation + args.noise_factor * torch.randn_like(validation), 0, 1)
     model = Autoencoder(args.latent_dim)
+    if args.init:
+        from safetensors.torch import load_file
+        model.load_state_dict(load_file(args.init))
     optimizer = adam(model, args.lr)
     best, counter, start = float("inf"), 0, time.time()
     for epoch in range(1, args.epochs + 1):

@@ -57,6 +57,15 @@ struct Bench: ParsableCommand {
                 fflush(nil)  // nil flushes every stream; `stdout` is not concurrency-safe to name
             }
         }
+        for threadCount in threads {
+            ComputeThreads.set(threadCount)
+            let rate = Bench.sgemmGFLOPs(size: 1024)
+            if json {
+                print("{\"impl\": \"openblas\", \"what\": \"sgemm-1024\", \"threads\": \(threadCount), \"gflops\": \(String(format: "%.1f", rate))}")
+            } else {
+                print(String(format: "cblas_sgemm 1024 x 1024 x 1024, %d thread(s): %.1f GFLOP/s", threadCount, rate))
+            }
+        }
         ComputeThreads.set(1)
         let batch = 128
         let perSecond = measureBatchAssembly(batch: batch)
@@ -65,6 +74,19 @@ struct Bench: ParsableCommand {
         } else {
             print(String(format: "batch assembly (gather + noise, batch %d, 1 thread): %.3f ms", batch, 1000 / perSecond))
         }
+    }
+
+    /// The BLAS roofline for the step: GFLOP/s of a large square product (median of 5).
+    static func sgemmGFLOPs(size n: Int) -> Double {
+        let a = FloatBuffer(count: n * n), b = FloatBuffer(count: n * n), c = FloatBuffer(count: n * n)
+        for i in 0..<(n * n) { a[i] = Float(i % 7) * 0.1; b[i] = Float(i % 5) * 0.1 }
+        var rates: [Double] = []
+        for _ in 0..<6 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            BLAS.gemm(transposeA: false, transposeB: false, m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n, c: c.pointer, ldc: n)
+            rates.append(2 * Double(n * n * n) / Double(DispatchTime.now().uptimeNanoseconds - start))
+        }
+        return rates.dropFirst().sorted()[2]
     }
 
     /// The process's peak resident memory so far (getrusage), in MB.
