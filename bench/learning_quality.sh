@@ -6,7 +6,7 @@
 # averaged over SEEDS (default "0 1 2") for each implementation. With SAME_INIT=1 PyTorch
 # starts from dae-dist's initial weights for each seed (`dae-dist init`), which leaves only
 # batch order and noise draws to differ. Needs torch.
-#   SEEDS="0 1 2 3" SAME_INIT=1 bench/learning_quality.sh [data-dir]
+#   SEEDS="0 1 2 3" LATENTS="16" SAME_INIT=1 bench/learning_quality.sh [data-dir]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:-../shared/data/mnist-mini}
@@ -15,7 +15,7 @@ swift build -c release --product dae-dist >/dev/null
 export OMPI_MCA_mpi_yield_when_idle=1
 root_flag=(); [ "$(id -u)" -ne 0 ] || root_flag=(--allow-run-as-root)
 printf "%-7s %-6s %12s %12s\n" latent seed dae-dist pytorch
-for latent in 2 16; do
+for latent in ${LATENTS:-2 16}; do
   ours_all=(); theirs_all=()
   for seed in $seeds; do
     out=$(mktemp -d)

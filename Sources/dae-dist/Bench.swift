@@ -1,23 +1,31 @@
 import ArgumentParser
 import DAECore
 import DAEData
+import DAEDistributed
 import Foundation
 
-/// `dae-dist bench`: images per second of the full training step (forward, backward, Adam)
-/// on random noisy batches, for each batch size and BLAS thread count. Compare with
-/// `python3 bench/pytorch_step.py`, which times the same step in PyTorch.
+/// `dae-dist bench`: images per second of the full training step (forward, backward,
+/// all-reduce, Adam) on random noisy batches, for each batch size and thread count, with
+/// the GFLOP/s it reaches, the GEMM rate it is measured against and peak memory.
+///
+/// Under `mpirun -n R` every rank runs its share of each global batch (24 shard slices, as
+/// training does) and rank 0 prints global images/s and the time spent in collectives.
+/// `python3 bench/compare.py` runs this and the PyTorch reference, interleaved, in one table.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Time the training step (forward, backward, Adam) and print images per second.")
+        abstract: "Time the training step (forward, backward, all-reduce, Adam) and print images per second.")
 
-    @Option(name: .customLong("batch-sizes"), parsing: .upToNextOption, help: "Batch sizes to time.")
+    @Option(name: .customLong("batch-sizes"), parsing: .upToNextOption, help: "Global batch sizes to time.")
     var batchSizes: [Int] = [64, 128, 256]
 
-    @Option(parsing: .upToNextOption, help: "Compute thread counts to time (BLAS and the element-wise loops).")
+    @Option(parsing: .upToNextOption, help: "Compute thread counts per rank to time (BLAS and the element-wise loops).")
     var threads: [Int] = [1, 2]
 
     @Option(name: .customLong("latent-dim"), help: "Latent size.")
     var latentDim: Int = 2
+
+    @Option(help: "BatchNorm statistics across ranks: sync (global batch, the default for training) or local.")
+    var bn: BatchNormStatistics = .sync
 
     @Option(help: "Untimed steps before measuring.")
     var warmup: Int = 3
@@ -28,108 +36,135 @@ struct Bench: ParsableCommand {
     @Option(help: "Steps per timed repeat.")
     var steps: Int = 5
 
+    @Flag(inversion: .prefixedNo, help: "Also time cblas_sgemm on a 1024 square and on the step's own products (single process only).")
+    var sgemm = true
+
     @Flag(help: "Print one JSON object per line instead of a table.")
     var json = false
+
+    @Option(name: .customLong("collective-timeout"), help: "Seconds a collective may wait before the job is aborted.")
+    var collectiveTimeout: Double = 300
 
     func validate() throws {
         guard batchSizes.allSatisfy({ $0 > 1 }) else { throw ValidationError("--batch-sizes must all be at least 2 (BatchNorm needs two values per channel).") }
         guard threads.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--threads must all be at least 1.") }
         guard latentDim >= 1 else { throw ValidationError("--latent-dim must be at least 1.") }
         guard repeats >= 1, steps >= 1, warmup >= 0 else { throw ValidationError("--repeats and --steps must be at least 1, --warmup at least 0.") }
+        guard collectiveTimeout > 0 else { throw ValidationError("--collective-timeout must be positive.") }
+    }
+
+    /// One configuration's result, as printed.
+    struct StepResult {
+        var batch = 0, threads = 0, ranks = 1
+        var imagesPerSecond = 0.0, gflops = 0.0, peakResidentMB = 0.0, communicationShare = 0.0, communicationMs = 0.0
     }
 
     func run() throws {
-        if !json {
-            print("dae-dist training step (images/s, median of \(repeats) x \(steps) steps)")
-            print("  batch  threads   images/s      ms/step   GFLOP/s   peak RSS MB")
+        let communicator = TimedCommunicator(try Communicators.make(timeout: collectiveTimeout))
+        defer { Communicators.finish(communicator.inner) }
+        let printer = communicator.rank == 0
+        if printer && !json {
+            print("dae-dist training step, \(communicator.size) rank(s), --bn \(bn.rawValue) (images/s, median of \(repeats) x \(steps) steps)")
+            print("  batch  threads   images/s   ms/step   GFLOP/s   peak RSS MB   comm ms/step   comm %")
         }
         for threadCount in threads {
             ComputeThreads.set(threadCount)
             for batch in batchSizes {
-                let rate = try measure(batch: batch)
-                let gflops = rate * Double(Architecture.trainingFLOPsPerImage(latentDim: latentDim)) / 1e9
-                let rss = Bench.peakResidentMegabytes()
+                let result = try measure(batch: batch, threads: threadCount, communicator: communicator)
+                guard printer else { continue }
                 if json {
-                    print("{\"impl\": \"dae-dist\", \"batch\": \(batch), \"threads\": \(threadCount), \"images_per_sec\": \(String(format: "%.1f", rate)), \"gflops\": \(String(format: "%.1f", gflops)), \"peak_rss_mb\": \(String(format: "%.0f", rss))}")
+                    print(String(format: "{\"impl\": \"dae-dist\", \"bn\": \"\(bn.rawValue)\", \"ranks\": %d, \"threads\": %d, \"batch\": %d, \"images_per_sec\": %.1f, \"gflops\": %.2f, \"peak_rss_mb\": %.0f, \"comm_ms_per_step\": %.3f, \"comm_share\": %.4f}",
+                                 result.ranks, threadCount, batch, result.imagesPerSecond, result.gflops, result.peakResidentMB,
+                                 result.communicationMs, result.communicationShare))
                 } else {
-                    print(String(format: "%7d %8d %10.1f %12.2f %9.1f %13.0f", batch, threadCount, rate, 1000 * Double(batch) / rate, gflops, rss))
+                    print(String(format: "%7d %8d %10.1f %9.2f %9.1f %13.0f %14.2f %8.1f", batch, threadCount, result.imagesPerSecond,
+                                 1000 * Double(batch) / result.imagesPerSecond, result.gflops, result.peakResidentMB,
+                                 result.communicationMs, 100 * result.communicationShare))
                 }
                 fflush(nil)  // nil flushes every stream; `stdout` is not concurrency-safe to name
             }
         }
+        if sgemm && communicator.size == 1 { try printRoofline() }
+    }
+
+    /// cblas_sgemm's rate on a large square and on the products of one step at each batch size.
+    private func printRoofline() throws {
         for threadCount in threads {
-            ComputeThreads.set(threadCount)
-            let rate = Bench.sgemmGFLOPs(size: 1024)
+            // Here BLAS itself runs on the threads (the step keeps BLAS at one, see `Parallel`).
+            ComputeThreads.set(1)
+            BLAS.setThreads(threadCount)
+            let square = Roofline.squareGFLOPs(size: 1024)
             if json {
-                print("{\"impl\": \"openblas\", \"what\": \"sgemm-1024\", \"threads\": \(threadCount), \"gflops\": \(String(format: "%.1f", rate))}")
+                print(String(format: "{\"impl\": \"openblas\", \"what\": \"sgemm-1024\", \"threads\": %d, \"gflops\": %.2f}", threadCount, square))
             } else {
-                print(String(format: "cblas_sgemm 1024 x 1024 x 1024, %d thread(s): %.1f GFLOP/s", threadCount, rate))
+                print(String(format: "cblas_sgemm 1024 x 1024 x 1024, %d thread(s): %.1f GFLOP/s", threadCount, square))
+            }
+            for batch in batchSizes {
+                let setup = try StepSetup(batch: batch, latentDim: latentDim, batchNorm: bn, communicator: SingleProcessCommunicator())
+                let shapes = try Roofline.stepProducts(of: setup.step, target: setup.clean.pointer, batch: setup.batch, segments: setup.segments)
+                let (seconds, gflops) = Roofline.replay(shapes)
+                if json {
+                    print(String(format: "{\"impl\": \"openblas\", \"what\": \"sgemm-step-products\", \"threads\": %d, \"batch\": %d, \"calls\": %d, \"ms_per_step\": %.3f, \"gflops\": %.2f}",
+                                 threadCount, batch, shapes.count, 1000 * seconds, gflops))
+                } else {
+                    print(String(format: "cblas_sgemm on one step's %d products, batch %d, %d thread(s): %.1f GFLOP/s, %.2f ms", shapes.count, batch, threadCount, gflops, 1000 * seconds))
+                }
+                fflush(nil)
             }
         }
-        ComputeThreads.set(1)
-        let batch = 128
-        let perSecond = measureBatchAssembly(batch: batch)
-        if json {
-            print("{\"impl\": \"dae-dist\", \"what\": \"batch-assembly\", \"batch\": \(batch), \"batches_per_sec\": \(String(format: "%.1f", perSecond))}")
-        } else {
-            print(String(format: "batch assembly (gather + noise, batch %d, 1 thread): %.3f ms", batch, 1000 / perSecond))
+    }
+
+    private func measure(batch: Int, threads: Int, communicator: TimedCommunicator) throws -> StepResult {
+        let setup = try StepSetup(batch: batch, latentDim: latentDim, batchNorm: bn, communicator: communicator)
+        func step() throws { try setup.step.run(target: setup.clean.pointer, batch: setup.batch, globalBatch: batch, segments: setup.segments) }
+        for _ in 0..<warmup { try step() }
+        var rates: [Double] = [], communication: [Double] = []
+        for _ in 0..<repeats {
+            try communicator.barrier()
+            communicator.reset()
+            let start = Clock.seconds()
+            for _ in 0..<steps { try step() }
+            let seconds = Clock.seconds() - start
+            communication.append(communicator.seconds / seconds)
+            rates.append(Double(batch * steps) / seconds)
         }
+        // Every rank's view: the slowest rank's rate and the mean share spent in collectives.
+        let rate = rates.sorted()[rates.count / 2], share = communication.sorted()[communication.count / 2]
+        let gathered = DoubleBuffer(count: 3 * communicator.size)
+        gathered[3 * communicator.rank] = rate
+        gathered[3 * communicator.rank + 1] = share
+        gathered[3 * communicator.rank + 2] = Roofline.peakResidentMegabytes()
+        try communicator.inner.allReduceSum(gathered.buffer)
+        let ranks = 0..<communicator.size
+        var result = StepResult(batch: batch, threads: threads, ranks: communicator.size)
+        result.imagesPerSecond = ranks.map { gathered[3 * $0] }.min()!
+        result.communicationShare = ranks.map { gathered[3 * $0 + 1] }.reduce(0, +) / Double(communicator.size)
+        result.peakResidentMB = ranks.map { gathered[3 * $0 + 2] }.max()!
+        result.gflops = result.imagesPerSecond * Double(Architecture.trainingFLOPsPerImage(latentDim: latentDim)) / 1e9
+        result.communicationMs = result.communicationShare * 1000 * Double(batch) / result.imagesPerSecond
+        return result
     }
+}
 
-    /// The BLAS roofline for the step: GFLOP/s of a large square product (median of 5).
-    static func sgemmGFLOPs(size n: Int) -> Double {
-        let a = FloatBuffer(count: n * n), b = FloatBuffer(count: n * n), c = FloatBuffer(count: n * n)
-        for i in 0..<(n * n) { a[i] = Float(i % 7) * 0.1; b[i] = Float(i % 5) * 0.1 }
-        var rates: [Double] = []
-        for _ in 0..<6 {
-            let start = DispatchTime.now().uptimeNanoseconds
-            BLAS.gemm(transposeA: false, transposeB: false, m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n, c: c.pointer, ldc: n)
-            rates.append(2 * Double(n * n * n) / Double(DispatchTime.now().uptimeNanoseconds - start))
-        }
-        return rates.dropFirst().sorted()[2]
-    }
+/// A model, its training step and one random noisy batch: this rank's share of a global
+/// batch split into 24 shard slices, as a training run with the default shards splits it.
+struct StepSetup {
+    let step: TrainingStep
+    let clean: FloatBuffer
+    let batch: Int
+    let segments: [Int]
 
-    /// The process's peak resident memory so far (getrusage), in MB.
-    static func peakResidentMegabytes() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Double(usage.ru_maxrss) / 1024  // kilobytes on Linux
-    }
-
-    /// Gathering a batch of 128 shard images and adding their noise, as a training step does.
-    private func measureBatchAssembly(batch: Int) -> Double {
-        let digits = SyntheticDigits.make(count: 1024, seed: 0)
-        let clean = FloatBuffer(count: batch * 784), noisy = FloatBuffer(count: batch * 784)
-        let noise = NoiseGenerator(seed: 0)
-        let rounds = 200
-        let start = DispatchTime.now().uptimeNanoseconds
-        for round in 0..<rounds {
-            BatchAssembler.assemble(count: batch, digits: digits, row: { ($0 * 7 + round) % 1024 }, sampleIndex: { $0 + round * batch },
-                                    noise: noise, epoch: 0, factor: 0.1, clean: clean.pointer, noisy: noisy.pointer)
-        }
-        return Double(rounds) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-    }
-
-    private func measure(batch: Int) throws -> Double {
-        let model = Autoencoder(latentDim: latentDim, maxBatch: batch, seed: 0)
-        let step = TrainingStep(model: model, optimizer: Adam(parameterCount: model.parameters.count))
-        var rng = SplitMix64(seed: 1)
-        let clean = FloatBuffer(count: batch * Architecture.imagePixels)
+    init(batch globalBatch: Int, latentDim: Int, batchNorm: BatchNormStatistics, communicator: Communicator) throws {
+        let plan = try ShardPlan(trainCount: 60_000, shards: min(24, globalBatch), globalBatch: globalBatch, worldSize: communicator.size)
+        segments = plan.shardsOwned(rank: communicator.rank, worldSize: communicator.size).map { plan.sliceSizes[$0] }
+        batch = segments.reduce(0, +)
+        let model = Autoencoder(latentDim: latentDim, maxBatch: batch, batchNormStatistics: batchNorm, communicator: communicator, seed: 0)
+        step = TrainingStep(model: model, optimizer: Adam(parameterCount: model.parameters.count))
+        var rng = SplitMix64(seed: 1 + UInt64(communicator.rank))
+        clean = FloatBuffer(count: batch * Architecture.imagePixels)
         for i in 0..<clean.count {
             clean[i] = rng.nextUnitFloat()
             model.input[i] = min(1, max(0, clean[i] + 0.1 * (rng.nextUnitFloat() - 0.5)))
         }
-        // The step as a single-rank run takes it: summed by the 24 default shard slices.
-        let plan = try ShardPlan(trainCount: 60_000, shards: min(24, batch), globalBatch: batch, worldSize: 1)
-        let segments = plan.sliceSizes
-        for _ in 0..<warmup { try step.run(target: clean.pointer, batch: batch, globalBatch: batch, segments: segments) }
-        var rates: [Double] = []
-        for _ in 0..<repeats {
-            let start = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<steps { try step.run(target: clean.pointer, batch: batch, globalBatch: batch, segments: segments) }
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            rates.append(Double(batch * steps) / seconds)
-        }
-        return rates.sorted()[rates.count / 2]
     }
 }

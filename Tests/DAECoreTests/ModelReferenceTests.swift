@@ -96,7 +96,7 @@ final class ModelReferenceTests: XCTestCase {
         let (model, clean) = try makeModel(fixture, latentDim: latentDim)
         let batch = clean.count / Architecture.imagePixels
         XCTAssertGreaterThanOrEqual(batch, 8)
-        let optimizer = Adam(parameterCount: model.parameters.count)
+        let optimizer = Adam(parameterCount: model.parameters.count, eps: 1e-5)  // as make_reference.py's ADAM_EPS
         let step = TrainingStep(model: model, optimizer: optimizer)
         let parameters = model.parameters
 

@@ -56,6 +56,10 @@ final class WorldSizeInvarianceTests: XCTestCase {
         let reference = try train(ranks: 1, [])
         XCTAssertEqual(reference.losses.count, 20)
         XCTAssertLessThan(reference.losses.last!, reference.losses.first!, "the loss falls")
+        // Two compute threads share out the shard slices of one rank: the same model again.
+        let threaded = try train(ranks: 1, ["--threads", "2"])
+        assertSame(threaded, as: reference, "1 rank, 2 threads")
+        if threaded.losses == reference.losses { print("1 rank, 2 threads: losses bit-identical to 1 thread") }
         for ranks in [2, 4] {
             for overlap in ["--overlap", "--no-overlap"] {
                 let run = try train(ranks: ranks, [overlap])

@@ -16,6 +16,9 @@ public enum BLAS {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
+        if let recorder = shapeRecorder {
+            recorder(GemmShape(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc))
+        }
         #if canImport(Accelerate)
         cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
@@ -24,6 +27,10 @@ public enum BLAS {
                     blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
         #endif
     }
+
+    /// When set, sees the shape of every `gemm` call: how `dae-dist bench` learns the products
+    /// a training step makes, to time them alone. Nil (one untaken branch) during training.
+    nonisolated(unsafe) public static var shapeRecorder: ((GemmShape) -> Void)?
 
     /// Threads BLAS may use in each call (per process: with several ranks on one machine,
     /// keep ranks x threads <= cores).
@@ -40,4 +47,22 @@ public enum BLAS {
         return Int(openblas_get_num_threads())
         #endif
     }
+}
+
+/// The arguments of one `BLAS.gemm` call, without its data.
+public struct GemmShape: Sendable, Equatable {
+    public let transposeA: Bool, transposeB: Bool
+    public let m: Int, n: Int, k: Int
+    public let lda: Int, ldb: Int, ldc: Int
+
+    public init(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, lda: Int, ldb: Int, ldc: Int) {
+        (self.transposeA, self.transposeB, self.m, self.n, self.k) = (transposeA, transposeB, m, n, k)
+        (self.lda, self.ldb, self.ldc) = (lda, ldb, ldc)
+    }
+
+    public var flops: Int { 2 * m * n * k }
+    /// Floats each operand spans in row-major storage with its leading dimension.
+    public var spanA: Int { (transposeA ? k : m) * lda }
+    public var spanB: Int { (transposeB ? n : k) * ldb }
+    public var spanC: Int { m * ldc }
 }

@@ -20,12 +20,16 @@ public enum Im2col {
         let (k, s, p) = (g.kernel, g.stride, g.padding)
         let (h, w, oh, ow) = (g.height, g.width, g.outHeight, g.outWidth)
         let rowLength = batch * oh * ow
-        Parallel.forEach(g.channels) { c in
+        // Every (channel, run of images) fills its own stretch of the rows, so they run in
+        // parallel; a single-channel input (the first convolution) is split by images.
+        let runs = imageRuns(channels: g.channels, batch: batch)
+        Parallel.forEach(g.channels * runs) { item in
+            let (c, run) = item.quotientAndRemainder(dividingBy: runs)
             for ki in 0..<k {
                 for kj in 0..<k {
                     let row = col + ((c * k + ki) * k + kj) * rowLength
                     let (lo, hi) = validRange(tap: kj, geometry: g)
-                    for n in 0..<batch {
+                    for n in (batch * run / runs)..<(batch * (run + 1) / runs) {
                         let image = input + (c * batch + n) * h * w
                         for y in 0..<oh {
                             let out = row + (n * oh + y) * ow
@@ -49,20 +53,30 @@ public enum Im2col {
         }
     }
 
+    /// Runs of images per channel for the parallel loops: one per channel unless there are
+    /// fewer channels than threads.
+    static func imageRuns(channels: Int, batch: Int) -> Int {
+        min(batch, max(1, (Parallel.threads + channels - 1) / channels))
+    }
+
     /// Folds `col` (`[C*k*k][N*OH*OW]`) back onto `output` (`[C][N][H][W]`), summing where
     /// patches overlap: the adjoint of `unfold`. `output` is overwritten.
     public static func fold(_ col: UnsafePointer<Float>, batch: Int, geometry g: ConvGeometry, into output: UnsafeMutablePointer<Float>) {
         let (k, s, p) = (g.kernel, g.stride, g.padding)
         let (h, w, oh, ow) = (g.height, g.width, g.outHeight, g.outWidth)
         let rowLength = batch * oh * ow
-        // Rows of channel c only add into channel c, so channels run in parallel.
-        Parallel.forEach(g.channels) { c in
-            (output + c * batch * h * w).update(repeating: 0, count: batch * h * w)
+        // Rows of channel c only add into channel c's images: (channel, run of images) pairs
+        // run in parallel, as in `unfold`.
+        let runs = imageRuns(channels: g.channels, batch: batch)
+        Parallel.forEach(g.channels * runs) { item in
+            let (c, run) = item.quotientAndRemainder(dividingBy: runs)
+            let (first, end) = (batch * run / runs, batch * (run + 1) / runs)
+            (output + (c * batch + first) * h * w).update(repeating: 0, count: (end - first) * h * w)
             for ki in 0..<k {
                 for kj in 0..<k {
                     let row = col + ((c * k + ki) * k + kj) * rowLength
                     let (lo, hi) = validRange(tap: kj, geometry: g)
-                    for n in 0..<batch {
+                    for n in first..<end {
                         let image = output + (c * batch + n) * h * w
                         for y in 0..<oh {
                             let iy = y * s - p + ki

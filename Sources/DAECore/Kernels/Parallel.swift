@@ -1,10 +1,13 @@
 import Dispatch
 
-/// Splits the element-wise work of a step (im2col, BatchNorm, bias, layout changes) across
-/// the same number of threads BLAS uses, so a step does not fall back to one core between
-/// GEMMs. With one thread (one rank per core under MPI) it is a plain loop.
+/// How a step uses several cores in one process: BLAS stays single-threaded and the step
+/// splits its own work. GEMMs run one shard slice (segment) per call anyway, so the slices are
+/// dealt out to the threads in contiguous runs, as ranks would hold them; element-wise loops
+/// (im2col, BatchNorm, bias, layout) split by channel. Each thread thus runs long stretches
+/// of single-threaded BLAS on its own data instead of meeting the other at every small GEMM.
+/// With one thread (one rank per core under MPI) everything is a plain loop.
 public enum Parallel {
-    /// Threads for element-wise loops; set together with BLAS's by `ComputeThreads.set`.
+    /// Threads of this process's compute; set by `ComputeThreads.set`.
     nonisolated(unsafe) public private(set) static var threads = 1
 
     public static func setThreads(_ count: Int) { threads = max(1, count) }
@@ -12,17 +15,39 @@ public enum Parallel {
     /// Calls `body(i)` for every `i` in `0..<count`, in contiguous chunks, one chunk per thread.
     @inline(__always)
     public static func forEach(_ count: Int, _ body: (Int) -> Void) {
+        forEachChunk(count) { _, range in
+            for i in range { body(i) }
+        }
+    }
+
+    /// Splits `0..<count` into one contiguous range per thread (at most `count` of them) and
+    /// calls `body(worker, range)` for each, concurrently; `worker` numbers them from 0.
+    @inline(__always)
+    public static func forEachChunk(_ count: Int, _ body: (Int, Range<Int>) -> Void) {
         let workers = min(threads, count)
         if workers <= 1 {
-            for i in 0..<count { body(i) }
+            if count > 0 { body(0, 0..<count) }
             return
         }
         withoutActuallyEscaping(body) { body in
             // The chunks touch disjoint data by the callers' contract, so sharing `body` is safe.
             let shared = UncheckedSendable(body)
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                let start = count * worker / workers, end = count * (worker + 1) / workers
-                for i in start..<end { shared.value(i) }
+                shared.value(worker, (count * worker / workers)..<(count * (worker + 1) / workers))
+            }
+        }
+    }
+
+    /// Visits the segments of a batch as `body(worker, index, first sample, samples)`, the
+    /// segments split across the threads in contiguous runs (see `forEachChunk`).
+    @inline(__always)
+    public static func forEachSegment(_ segments: [Int], _ body: (Int, Int, Int, Int) -> Void) {
+        forEachChunk(segments.count) { worker, range in
+            var start = 0
+            for i in 0..<range.lowerBound { start += segments[i] }
+            for i in range {
+                body(worker, i, start, segments[i])
+                start += segments[i]
             }
         }
     }
@@ -33,10 +58,11 @@ private struct UncheckedSendable<Value>: @unchecked Sendable {
     init(_ value: Value) { self.value = value }
 }
 
-/// One knob for all compute threads of this process: BLAS's and the element-wise loops'.
+/// One knob for all compute threads of this process (see `Parallel`): BLAS is kept at one
+/// thread, so concurrent calls from the step's threads never contend for BLAS's own pool.
 public enum ComputeThreads {
     public static func set(_ count: Int) {
-        BLAS.setThreads(count)
+        BLAS.setThreads(1)
         Parallel.setThreads(count)
     }
 }

@@ -24,48 +24,48 @@ public struct Conv2d {
     public var outputHeight: Int { geometry.outHeight }
     public var outputWidth: Int { geometry.outWidth }
 
-    /// Floats of scratch space `forward` and `backward` need.
-    public func workspaceCount(batch: Int) -> Int { geometry.patchSize * batch * geometry.outputPlane }
+    /// Floats of the im2col buffer ("columns", `[C*k*k][N*OH*OW]`) that `forward` fills and
+    /// `backward` reads: kept from one to the other instead of unfolding the input twice.
+    public func columnsCount(batch: Int) -> Int { geometry.patchSize * batch * geometry.outputPlane }
 
-    /// `output[OC][N*P] = W[OC][C*k*k] x im2col(input) + bias`, one GEMM per batch segment
-    /// (see `Parameter`: a segment's result then does not depend on where it sits in the batch).
+    /// `output[OC][N*P] = W[OC][C*k*k] x im2col(input) + bias`, one GEMM per batch segment:
+    /// OpenBLAS's result for a column depends on where it falls in the product (tail columns
+    /// take other kernels), so a segment is always multiplied alone, wherever it sits.
     public func forward(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, segments: [Int],
-                        workspace: UnsafeMutablePointer<Float>) {
+                        columns: UnsafeMutablePointer<Float>) {
         let batch = segments.reduce(0, +)
         let plane = geometry.outputPlane
-        let columns = batch * plane
-        Im2col.unfold(input, batch: batch, geometry: geometry, into: workspace)
-        forEachSegment(segments) { _, start, size in
+        let width = batch * plane
+        Im2col.unfold(input, batch: batch, geometry: geometry, into: columns)
+        Parallel.forEachSegment(segments) { _, _, start, size in
             BLAS.gemm(transposeA: false, transposeB: false, m: outChannels, n: size * plane, k: geometry.patchSize,
-                      a: weight.value, lda: geometry.patchSize, b: workspace + start * plane, ldb: columns,
-                      c: output + start * plane, ldc: columns)
+                      a: weight.value, lda: geometry.patchSize, b: columns + start * plane, ldb: width,
+                      c: output + start * plane, ldc: width)
         }
-        ChannelOps.addBias(output, bias: bias.value, channels: outChannels, length: columns)
+        ChannelOps.addBias(output, bias: bias.value, channels: outChannels, length: width)
     }
 
-    /// Gradients of the weight and bias from `gradOutput`, summed over the batch segment by
-    /// segment (see `Parameter`), and of the input when `gradInput` is given.
-    public func backward(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
-                         gradInput: UnsafeMutablePointer<Float>?, segments: [Int], workspace: UnsafeMutablePointer<Float>) {
+    /// Gradients of the weight and bias from `gradOutput` and the `columns` of this batch's
+    /// `forward`, summed over the batch segment by segment (see `Parameter`), and of the input
+    /// when `gradInput` is given (which reuses `columns` as scratch).
+    public func backward(columns: UnsafeMutablePointer<Float>, gradOutput: UnsafePointer<Float>,
+                         gradInput: UnsafeMutablePointer<Float>?, segments: [Int], scratch: GradientScratch) {
         let batch = segments.reduce(0, +)
         let plane = geometry.outputPlane
-        let columns = batch * plane
+        let width = batch * plane
         let patch = geometry.patchSize
-        Im2col.unfold(input, batch: batch, geometry: geometry, into: workspace)
-        forEachSegment(segments) { i, start, size in
+        weight.sumOverSegments(segments, scratch: scratch) { start, size, partial in
             BLAS.gemm(transposeA: false, transposeB: true, m: outChannels, n: patch, k: size * plane,
-                      a: gradOutput + start * plane, lda: columns, b: workspace + start * plane, ldb: columns,
-                      c: weight.gradient, ldc: patch)
-            weight.accumulatePartial(first: i == 0)
+                      a: gradOutput + start * plane, lda: width, b: columns + start * plane, ldb: width,
+                      c: partial, ldc: patch)
         }
-        weight.finishGradient()
         ChannelOps.sumRowsBySegment(gradOutput, channels: outChannels, plane: plane, segments: segments, into: bias)
         guard let gradInput else { return }
-        forEachSegment(segments) { _, start, size in
+        Parallel.forEachSegment(segments) { _, _, start, size in
             BLAS.gemm(transposeA: true, transposeB: false, m: patch, n: size * plane, k: outChannels,
-                      a: weight.value, lda: patch, b: gradOutput + start * plane, ldb: columns,
-                      c: workspace + start * plane, ldc: columns)
+                      a: weight.value, lda: patch, b: gradOutput + start * plane, ldb: width,
+                      c: columns + start * plane, ldc: width)
         }
-        Im2col.fold(workspace, batch: batch, geometry: geometry, into: gradInput)
+        Im2col.fold(columns, batch: batch, geometry: geometry, into: gradInput)
     }
 }

@@ -42,7 +42,7 @@ public struct ConvTranspose2d {
         let plane = inputHeight * inputWidth
         let columns = batch * plane
         let patch = geometry.patchSize
-        forEachSegment(segments) { _, start, size in
+        Parallel.forEachSegment(segments) { _, _, start, size in
             BLAS.gemm(transposeA: true, transposeB: false, m: patch, n: size * plane, k: inChannels,
                       a: weight.value, lda: patch, b: input + start * plane, ldb: columns,
                       c: workspace + start * plane, ldc: columns)
@@ -56,24 +56,23 @@ public struct ConvTranspose2d {
     /// Gradients of the weight and bias, summed over the batch segment by segment (see
     /// `Parameter`), and of the input when `gradInput` is given.
     public func backward(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
-                         gradInput: UnsafeMutablePointer<Float>?, segments: [Int], workspace: UnsafeMutablePointer<Float>) {
+                         gradInput: UnsafeMutablePointer<Float>?, segments: [Int], workspace: UnsafeMutablePointer<Float>,
+                         scratch: GradientScratch) {
         let batch = segments.reduce(0, +)
         let plane = inputHeight * inputWidth
         let columns = batch * plane
         let patch = geometry.patchSize
         Im2col.unfold(gradOutput, batch: batch, geometry: geometry, into: workspace)
-        forEachSegment(segments) { i, start, size in
+        weight.sumOverSegments(segments, scratch: scratch) { start, size, partial in
             BLAS.gemm(transposeA: false, transposeB: true, m: inChannels, n: patch, k: size * plane,
                       a: input + start * plane, lda: columns, b: workspace + start * plane, ldb: columns,
-                      c: weight.gradient, ldc: patch)
-            weight.accumulatePartial(first: i == 0)
+                      c: partial, ldc: patch)
         }
-        weight.finishGradient()
         if let bias {
             ChannelOps.sumRowsBySegment(gradOutput, channels: outChannels, plane: geometry.inputPlane, segments: segments, into: bias)
         }
         guard let gradInput else { return }
-        forEachSegment(segments) { _, start, size in
+        Parallel.forEachSegment(segments) { _, _, start, size in
             BLAS.gemm(transposeA: false, transposeB: false, m: inChannels, n: size * plane, k: patch,
                       a: weight.value, lda: patch, b: workspace + start * plane, ldb: columns,
                       c: gradInput + start * plane, ldc: columns)

@@ -18,7 +18,7 @@ public struct Linear {
     public func forward(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, segments: [Int]) {
         let batch = segments.reduce(0, +)
         for n in 0..<batch { (output + n * outFeatures).update(from: bias.value, count: outFeatures) }
-        forEachSegment(segments) { _, start, size in
+        Parallel.forEachSegment(segments) { _, _, start, size in
             BLAS.gemm(transposeA: false, transposeB: true, m: size, n: outFeatures, k: inFeatures,
                       a: input + start * inFeatures, lda: inFeatures, b: weight.value, ldb: inFeatures, beta: 1,
                       c: output + start * outFeatures, ldc: outFeatures)
@@ -27,18 +27,16 @@ public struct Linear {
 
     /// Gradients of weight and bias summed over the batch segment by segment (see `Parameter`).
     public func backward(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
-                         gradInput: UnsafeMutablePointer<Float>?, segments: [Int]) {
+                         gradInput: UnsafeMutablePointer<Float>?, segments: [Int], scratch: GradientScratch) {
         let batch = segments.reduce(0, +)
-        forEachSegment(segments) { i, start, size in
+        weight.sumOverSegments(segments, scratch: scratch) { start, size, partial in
             BLAS.gemm(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: size,
                       a: gradOutput + start * outFeatures, lda: outFeatures, b: input + start * inFeatures, ldb: inFeatures,
-                      c: weight.gradient, ldc: inFeatures)
-            weight.accumulatePartial(first: i == 0)
+                      c: partial, ldc: inFeatures)
         }
-        weight.finishGradient()
         ChannelOps.sumColumns(gradOutput, rows: batch, columns: outFeatures, segments: segments, into: bias)
         guard let gradInput else { return }
-        forEachSegment(segments) { _, start, size in
+        Parallel.forEachSegment(segments) { _, _, start, size in
             BLAS.gemm(transposeA: false, transposeB: false, m: size, n: inFeatures, k: outFeatures,
                       a: gradOutput + start * outFeatures, lda: outFeatures, b: weight.value, ldb: inFeatures,
                       c: gradInput + start * inFeatures, ldc: inFeatures)

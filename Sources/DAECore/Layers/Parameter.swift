@@ -20,20 +20,70 @@ public struct Parameter {
         self.count = count
     }
 
-    /// Adds the Float partial in `gradient` into `gradientSum` (or starts it, for the first segment).
-    @inline(__always)
-    func accumulatePartial(first: Bool) {
-        if first {
-            for i in 0..<count { gradientSum[i] = Double(gradient[i]) }
+    /// Sums this parameter's gradient over the batch, one segment at a time: `partial(start,
+    /// samples, into)` writes a segment's Float gradient into `into`, which is added into
+    /// `gradientSum` in Double; `gradient` then holds the Float of the sum. With several
+    /// compute threads each sums a contiguous run of segments into its own `scratch`, and the
+    /// runs are added in order.
+    func sumOverSegments(_ segments: [Int], scratch: GradientScratch,
+                         _ partial: (_ start: Int, _ size: Int, _ into: UnsafeMutablePointer<Float>) -> Void) {
+        let workers = min(Parallel.threads, segments.count)
+        if workers <= 1 {
+            forEachSegment(segments) { i, start, size in
+                partial(start, size, gradient)
+                accumulate(gradient, into: gradientSum, first: i == 0)
+            }
         } else {
-            for i in 0..<count { gradientSum[i] += Double(gradient[i]) }
+            scratch.reserve(workers: workers, count: count)
+            Parallel.forEachChunk(segments.count) { worker, range in
+                let (floats, doubles) = (scratch.floats[worker].pointer, scratch.doubles[worker].pointer)
+                var start = segments[..<range.lowerBound].reduce(0, +)
+                for i in range {
+                    partial(start, segments[i], floats)
+                    accumulate(floats, into: doubles, first: i == range.lowerBound)
+                    start += segments[i]
+                }
+            }
+            gradientSum.update(from: scratch.doubles[0].pointer, count: count)
+            for worker in 1..<workers { accumulate(scratch.doubles[worker].pointer, into: gradientSum) }
+        }
+        for i in 0..<count { gradient[i] = Float(gradientSum[i]) }
+    }
+
+    @inline(__always)
+    private func accumulate(_ part: UnsafePointer<Float>, into sum: UnsafeMutablePointer<Double>, first: Bool) {
+        if first {
+            for i in 0..<count { sum[i] = Double(part[i]) }
+        } else {
+            for i in 0..<count { sum[i] += Double(part[i]) }
         }
     }
 
-    /// `gradient = Float(gradientSum)`, once every segment is in.
     @inline(__always)
-    func finishGradient() {
-        for i in 0..<count { gradient[i] = Float(gradientSum[i]) }
+    private func accumulate(_ part: UnsafePointer<Double>, into sum: UnsafeMutablePointer<Double>) {
+        for i in 0..<count { sum[i] += part[i] }
+    }
+}
+
+/// Per-thread buffers for `Parameter.sumOverSegments`: one Float partial and one Double sum
+/// per thread, as large as the largest parameter. They grow when first needed (the first
+/// step with a new thread count) and are reused from then on.
+public final class GradientScratch {
+    private(set) var floats: [FloatBuffer] = []
+    private(set) var doubles: [DoubleBuffer] = []
+
+    public init() {}
+
+    func reserve(workers: Int, count: Int) {
+        if let first = floats.first, first.count < count {
+            floats.removeAll()
+            doubles.removeAll()
+        }
+        let size = max(count, floats.first?.count ?? 0)
+        while floats.count < workers {
+            floats.append(FloatBuffer(count: size))
+            doubles.append(DoubleBuffer(count: size))
+        }
     }
 }
 

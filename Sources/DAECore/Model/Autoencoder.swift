@@ -39,9 +39,14 @@ public final class Autoencoder {
     let deconv1Out: FloatBuffer, act4: FloatBuffer
     let deconv2Out: FloatBuffer, act5: FloatBuffer
     let logits: FloatBuffer
-    // Backward scratch: two ping-pong gradient buffers, the latent's gradient, the im2col workspace.
+    // Each convolution's im2col of its input, from forward to backward.
+    let conv1Columns: FloatBuffer, conv2Columns: FloatBuffer, conv3Columns: FloatBuffer
+    // Backward scratch: two ping-pong gradient buffers, the latent's gradient; the transposed
+    // convolutions' column workspace.
     let gradA: FloatBuffer, gradB: FloatBuffer, gradLatent: FloatBuffer
     let workspace: FloatBuffer
+    /// Per-thread weight-gradient partials (see `Parameter.sumOverSegments`).
+    let gradientScratch = GradientScratch()
 
     public init(latentDim: Int, maxBatch: Int, batchNormStatistics: BatchNormStatistics = .sync,
                 communicator: Communicator = SingleProcessCommunicator(), seed: UInt64 = 0) {
@@ -103,8 +108,10 @@ public final class Autoencoder {
         logits = FloatBuffer(count: n * 784); output = FloatBuffer(count: n * 784)
         gradA = FloatBuffer(count: 32 * n * 784); gradB = FloatBuffer(count: 32 * n * 784)
         gradLatent = FloatBuffer(count: n * latentDim)
-        let workspaceCount = [conv1.workspaceCount(batch: n), conv2.workspaceCount(batch: n), conv3.workspaceCount(batch: n),
-                              deconv1.workspaceCount(batch: n), deconv2.workspaceCount(batch: n), deconv3.workspaceCount(batch: n)].max()!
+        conv1Columns = FloatBuffer(count: conv1.columnsCount(batch: n))
+        conv2Columns = FloatBuffer(count: conv2.columnsCount(batch: n))
+        conv3Columns = FloatBuffer(count: conv3.columnsCount(batch: n))
+        let workspaceCount = [deconv1.workspaceCount(batch: n), deconv2.workspaceCount(batch: n), deconv3.workspaceCount(batch: n)].max()!
         workspace = FloatBuffer(count: workspaceCount)
     }
 
@@ -117,10 +124,11 @@ public final class Autoencoder {
     ///
     /// `segments` (summing to `batch`) are the groups whose statistics are summed separately
     /// and then added in Double: a step's shard slices, which makes the result independent of
-    /// the world size. Nil means one segment.
+    /// the world size; they are also the units the compute threads share out (`Parallel`).
+    /// Nil means one segment in training mode, and runs of 32 samples in evaluation mode.
     public func forward(batch: Int, training: Bool, segments: [Int]? = nil) throws {
         precondition(batch > 0 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
-        let segments = segments ?? [batch]
+        let segments = segments ?? (training ? [batch] : Autoencoder.evaluationSegments(batch: batch))
         precondition(segments.reduce(0, +) == batch, "segments \(segments) do not add up to the batch \(batch)")
         let ws = workspace.pointer
         let comm = normCommunicator
@@ -131,11 +139,11 @@ public final class Autoencoder {
                 norm.forwardInference(x.pointer, output: y.pointer, batch: batch)
             }
         }
-        conv1.forward(input.pointer, output: conv1Out.pointer, segments: segments, workspace: ws)
+        conv1.forward(input.pointer, output: conv1Out.pointer, segments: segments, columns: conv1Columns.pointer)
         try normalize(norm1, conv1Out, act1)
-        conv2.forward(act1.pointer, output: conv2Out.pointer, segments: segments, workspace: ws)
+        conv2.forward(act1.pointer, output: conv2Out.pointer, segments: segments, columns: conv2Columns.pointer)
         try normalize(norm2, conv2Out, act2)
-        conv3.forward(act2.pointer, output: conv3Out.pointer, segments: segments, workspace: ws)
+        conv3.forward(act2.pointer, output: conv3Out.pointer, segments: segments, columns: conv3Columns.pointer)
         try normalize(norm3, conv3Out, act3)
         Layout.channelMajorToSampleMajor(act3.pointer, into: flat.pointer, channels: 64, batch: batch, plane: 49)
         encoderLinear.forward(flat.pointer, output: latentPre.pointer, segments: segments)
@@ -150,6 +158,12 @@ public final class Autoencoder {
         try normalize(norm5, deconv2Out, act5)
         deconv3.forward(act5.pointer, output: logits.pointer, segments: segments, workspace: ws)
         Sigmoid.forward(logits.pointer, output: output.pointer, count: batch * 784)
+    }
+
+    /// Runs of 32 samples (the last shorter): fixed, so evaluation gives the same numbers
+    /// with any number of threads.
+    static func evaluationSegments(batch: Int) -> [Int] {
+        stride(from: 0, to: batch, by: 32).map { min(32, batch - $0) }
     }
 
     /// This rank's sum of squared errors between `output` and `target` (`[N][784]`).
@@ -181,37 +195,37 @@ public final class Autoencoder {
 
         MSELoss.gradient(output.pointer, target: target, count: batch * 784, meanOver: meanOver, into: a)
         Sigmoid.backward(output: output.pointer, gradOutput: a, gradInput: a, count: batch * 784)
-        deconv3.backward(act5.pointer, gradOutput: a, gradInput: b, segments: segments, workspace: ws)
+        deconv3.backward(act5.pointer, gradOutput: a, gradInput: b, segments: segments, workspace: ws, scratch: gradientScratch)
         try ready("decoder.decoder.9")
         try normBackward(norm5, deconv2Out, act5, b)
         try ready("decoder.decoder.7")
-        deconv2.backward(act4.pointer, gradOutput: b, gradInput: a, segments: segments, workspace: ws)
+        deconv2.backward(act4.pointer, gradOutput: b, gradInput: a, segments: segments, workspace: ws, scratch: gradientScratch)
         try ready("decoder.decoder.6")
         try normBackward(norm4, deconv1Out, act4, a)
         try ready("decoder.decoder.4")
-        deconv1.backward(unflat.pointer, gradOutput: a, gradInput: b, segments: segments, workspace: ws)
+        deconv1.backward(unflat.pointer, gradOutput: a, gradInput: b, segments: segments, workspace: ws, scratch: gradientScratch)
         try ready("decoder.decoder.3")
         let features = batch * Architecture.bottleneckFeatures
         LeakyReLU.backward(output: unflat.pointer, gradOutput: b, gradInput: b, count: features)
         Layout.channelMajorToSampleMajor(b, into: a, channels: 64, batch: batch, plane: 49)
-        decoderLinear.backward(latent.pointer, gradOutput: a, gradInput: gradLatent.pointer, segments: segments)
+        decoderLinear.backward(latent.pointer, gradOutput: a, gradInput: gradLatent.pointer, segments: segments, scratch: gradientScratch)
         try ready("decoder.decoder.0")
 
         LeakyReLU.backward(output: latent.pointer, gradOutput: gradLatent.pointer, gradInput: gradLatent.pointer, count: batch * latentDim)
-        encoderLinear.backward(flat.pointer, gradOutput: gradLatent.pointer, gradInput: b, segments: segments)
+        encoderLinear.backward(flat.pointer, gradOutput: gradLatent.pointer, gradInput: b, segments: segments, scratch: gradientScratch)
         try ready("encoder.encoder.10")
         Layout.sampleMajorToChannelMajor(b, into: a, channels: 64, batch: batch, plane: 49)
         try normBackward(norm3, conv3Out, act3, a)
         try ready("encoder.encoder.7")
-        conv3.backward(act2.pointer, gradOutput: a, gradInput: b, segments: segments, workspace: ws)
+        conv3.backward(columns: conv3Columns.pointer, gradOutput: a, gradInput: b, segments: segments, scratch: gradientScratch)
         try ready("encoder.encoder.6")
         try normBackward(norm2, conv2Out, act2, b)
         try ready("encoder.encoder.4")
-        conv2.backward(act1.pointer, gradOutput: b, gradInput: a, segments: segments, workspace: ws)
+        conv2.backward(columns: conv2Columns.pointer, gradOutput: b, gradInput: a, segments: segments, scratch: gradientScratch)
         try ready("encoder.encoder.3")
         try normBackward(norm1, conv1Out, act1, a)
         try ready("encoder.encoder.1")
-        conv1.backward(input.pointer, gradOutput: a, gradInput: nil, segments: segments, workspace: ws)
+        conv1.backward(columns: conv1Columns.pointer, gradOutput: a, gradInput: nil, segments: segments, scratch: gradientScratch)
         try ready("encoder.encoder.0")
     }
 }

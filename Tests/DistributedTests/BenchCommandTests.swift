@@ -1,0 +1,44 @@
+import Foundation
+import XCTest
+
+/// `dae-dist bench` reports what `bench/compare.py` reads, alone and under `mpirun -n 2`.
+/// Timings are printed, never asserted: this checks the report, not the machine.
+final class BenchCommandTests: XCTestCase {
+    private func lines(_ output: String) throws -> [[String: Any]] {
+        try output.split(separator: "\n").filter { $0.hasPrefix("{") }.map {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+    }
+
+    private let quick = ["bench", "--batch-sizes", "8", "--threads", "1", "--warmup", "0", "--repeats", "1", "--steps", "1", "--json"]
+
+    func testSingleProcessReportsStepAndRoofline() throws {
+        let result = try Subprocess.run(MPIRun.executable, quick)
+        XCTAssertEqual(result.status, 0, result.output)
+        let reports = try lines(result.output)
+        let step = try XCTUnwrap(reports.first { $0["impl"] as? String == "dae-dist" })
+        XCTAssertEqual(step["ranks"] as? Int, 1)
+        XCTAssertGreaterThan(step["images_per_sec"] as? Double ?? 0, 0)
+        XCTAssertGreaterThan(step["peak_rss_mb"] as? Double ?? 0, 0)
+        XCTAssertEqual(step["comm_share"] as? Double, 0)
+        // GFLOP/s is images/s times the step's FLOPs per image (67.4 M at latent 2).
+        XCTAssertEqual((step["gflops"] as? Double ?? 0) / (step["images_per_sec"] as? Double ?? 1), 0.0674, accuracy: 0.0002)
+        let products = try XCTUnwrap(reports.first { $0["what"] as? String == "sgemm-step-products" })
+        // At least forward, weight gradient and input gradient of each of the 8 layers (the
+        // first convolution has no input gradient).
+        XCTAssertGreaterThanOrEqual(products["calls"] as? Int ?? 0, 3 * 8 - 1)
+        XCTAssertGreaterThan(products["gflops"] as? Double ?? 0, 0)
+        XCTAssertNotNil(reports.first { $0["what"] as? String == "sgemm-1024" })
+    }
+
+    func testTwoRanksReportCommunication() throws {
+        let result = try MPIRun.run(ranks: 2, quick)
+        XCTAssertEqual(result.status, 0, result.output)
+        let reports = try lines(result.output)
+        XCTAssertEqual(reports.count, 1, "rank 0 alone prints, and no roofline under MPI: \(result.output)")
+        XCTAssertEqual(reports[0]["ranks"] as? Int, 2)
+        let share = try XCTUnwrap(reports[0]["comm_share"] as? Double)
+        XCTAssertGreaterThan(share, 0)
+        XCTAssertLessThan(share, 1)
+    }
+}
