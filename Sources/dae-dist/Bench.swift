@@ -85,6 +85,26 @@ struct Bench: ParsableCommand {
             }
         }
         if sgemm && communicator.size == 1 { try printRoofline() }
+        if printer { printBatchAssembly(batch: 128) }
+    }
+
+    /// What feeding a step costs: gathering a batch of shard images and adding their noise.
+    private func printBatchAssembly(batch: Int) {
+        ComputeThreads.set(1)
+        let digits = SyntheticDigits.make(count: 1024, seed: 0)
+        let clean = FloatBuffer(count: batch * 784), noisy = FloatBuffer(count: batch * 784)
+        let noise = NoiseGenerator(seed: 0)
+        var round = 0
+        let seconds = Roofline.medianSeconds(repeats: 5) {
+            round += 1
+            BatchAssembler.assemble(count: batch, digits: digits, row: { ($0 * 7 + round) % 1024 }, sampleIndex: { $0 + round * batch },
+                                    noise: noise, epoch: 0, factor: 0.1, clean: clean.pointer, noisy: noisy.pointer)
+        }
+        if json {
+            print(String(format: "{\"impl\": \"dae-dist\", \"what\": \"batch-assembly\", \"batch\": %d, \"ms\": %.3f}", batch, 1000 * seconds))
+        } else {
+            print(String(format: "batch assembly (gather + noise, batch %d, 1 thread): %.3f ms", batch, 1000 * seconds))
+        }
     }
 
     /// cblas_sgemm's rate on a large square and on the products of one step at each batch size.

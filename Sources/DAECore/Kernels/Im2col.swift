@@ -60,8 +60,10 @@ public enum Im2col {
     }
 
     /// Folds `col` (`[C*k*k][N*OH*OW]`) back onto `output` (`[C][N][H][W]`), summing where
-    /// patches overlap: the adjoint of `unfold`. `output` is overwritten.
-    public static func fold(_ col: UnsafePointer<Float>, batch: Int, geometry g: ConvGeometry, into output: UnsafeMutablePointer<Float>) {
+    /// patches overlap: the adjoint of `unfold`. `output` is overwritten, starting from 0 or,
+    /// given `initial` (one value per channel, a bias), from that.
+    public static func fold(_ col: UnsafePointer<Float>, batch: Int, geometry g: ConvGeometry, into output: UnsafeMutablePointer<Float>,
+                            startingFrom initial: UnsafePointer<Float>? = nil) {
         let (k, s, p) = (g.kernel, g.stride, g.padding)
         let (h, w, oh, ow) = (g.height, g.width, g.outHeight, g.outWidth)
         let rowLength = batch * oh * ow
@@ -71,7 +73,7 @@ public enum Im2col {
         Parallel.forEach(g.channels * runs) { item in
             let (c, run) = item.quotientAndRemainder(dividingBy: runs)
             let (first, end) = (batch * run / runs, batch * (run + 1) / runs)
-            (output + (c * batch + first) * h * w).update(repeating: 0, count: (end - first) * h * w)
+            (output + (c * batch + first) * h * w).update(repeating: initial?[c] ?? 0, count: (end - first) * h * w)
             for ki in 0..<k {
                 for kj in 0..<k {
                     let row = col + ((c * k + ki) * k + kj) * rowLength

@@ -37,12 +37,14 @@ public struct Conv2d {
         let plane = geometry.outputPlane
         let width = batch * plane
         Im2col.unfold(input, batch: batch, geometry: geometry, into: columns)
+        // The output starts as the bias and the GEMM adds onto it (beta 1): one pass over the
+        // output instead of BLAS zeroing it and a second pass adding the bias.
+        ChannelOps.fillWithBias(output, bias: bias.value, channels: outChannels, length: width)
         Parallel.forEachSegment(segments) { _, _, start, size in
             BLAS.gemm(transposeA: false, transposeB: false, m: outChannels, n: size * plane, k: geometry.patchSize,
                       a: weight.value, lda: geometry.patchSize, b: columns + start * plane, ldb: width,
-                      c: output + start * plane, ldc: width)
+                      beta: 1, c: output + start * plane, ldc: width)
         }
-        ChannelOps.addBias(output, bias: bias.value, channels: outChannels, length: width)
     }
 
     /// Gradients of the weight and bias from `gradOutput` and the `columns` of this batch's

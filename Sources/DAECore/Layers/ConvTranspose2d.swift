@@ -35,7 +35,7 @@ public struct ConvTranspose2d {
 
     public func workspaceCount(batch: Int) -> Int { geometry.patchSize * batch * inputHeight * inputWidth }
 
-    /// `output = col2im(W^T x input) + bias`, one GEMM per batch segment (see `Conv2d.forward`).
+    /// `output = bias + col2im(W^T x input)`, one GEMM per batch segment (see `Conv2d.forward`).
     public func forward(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, segments: [Int],
                         workspace: UnsafeMutablePointer<Float>) {
         let batch = segments.reduce(0, +)
@@ -47,10 +47,7 @@ public struct ConvTranspose2d {
                       a: weight.value, lda: patch, b: input + start * plane, ldb: columns,
                       c: workspace + start * plane, ldc: columns)
         }
-        Im2col.fold(workspace, batch: batch, geometry: geometry, into: output)
-        if let bias {
-            ChannelOps.addBias(output, bias: bias.value, channels: outChannels, length: batch * geometry.inputPlane)
-        }
+        Im2col.fold(workspace, batch: batch, geometry: geometry, into: output, startingFrom: bias?.value)
     }
 
     /// Gradients of the weight and bias, summed over the batch segment by segment (see

@@ -99,13 +99,9 @@ func forEachSegment(_ segments: [Int], _ body: (Int, Int, Int) -> Void) {
 
 /// Per-channel helpers for channel-major (`[C][N*plane]`) activations.
 enum ChannelOps {
-    /// `data[c][i] += bias[c]`.
-    static func addBias(_ data: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, channels: Int, length: Int) {
-        Parallel.forEach(channels) { c in
-            let row = data + c * length
-            let b = bias[c]
-            for i in 0..<length { row[i] += b }
-        }
+    /// `data[c][i] = bias[c]`.
+    static func fillWithBias(_ data: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, channels: Int, length: Int) {
+        Parallel.forEach(channels) { c in (data + c * length).update(repeating: bias[c], count: length) }
     }
 
     /// `parameter.gradient[j] = sum over rows n of data[n][j]` (sample-major data), in Double
