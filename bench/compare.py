@@ -46,10 +46,13 @@ def mpirun(ranks):
 
 
 def json_lines(command, env):
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(f"benchmark failed ({' '.join(command)}):\n{result.stdout}{result.stderr}")
-    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    """The JSON lines a measurement prints; one retry (gloo can abort a DDP run at exit)."""
+    for attempt in (1, 2):
+        result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+        if result.returncode == 0:
+            return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+        print(f"warning: {' '.join(command)} failed (attempt {attempt}):\n{result.stderr[-2000:]}", file=sys.stderr)
+    sys.exit(f"benchmark failed twice ({' '.join(command)}):\n{result.stdout}{result.stderr}")
 
 
 def configurations(args):

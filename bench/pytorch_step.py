@@ -83,6 +83,7 @@ def ddp_worker(rank, args, port):
             rate, rss = time_step(batch, threads, args.latent_dim, args.warmup, args.repeats, args.steps, rank, args.ddp)
             if rank == 0:
                 report(args, batch, threads, args.ddp, rate, rss)
+    dist.barrier()  # both ranks done with gloo before either tears it down (else gloo may abort at exit)
     dist.destroy_process_group()
 
 

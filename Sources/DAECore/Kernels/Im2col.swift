@@ -34,18 +34,19 @@ public enum Im2col {
                         for y in 0..<oh {
                             let out = row + (n * oh + y) * ow
                             let iy = y * s - p + ki
+                            // Rows are 7 to 28 values: plain loops, not memset/memcpy calls.
                             if iy < 0 || iy >= h {
-                                out.update(repeating: 0, count: ow)
+                                for x in 0..<ow { out[x] = 0 }
                                 continue
                             }
-                            if lo > 0 { out.update(repeating: 0, count: lo) }
+                            for x in 0..<lo { out[x] = 0 }
                             let source = image + iy * w - p + kj
                             if s == 1 {
-                                (out + lo).update(from: source + lo, count: hi - lo)
+                                for x in lo..<hi { out[x] = source[x] }
                             } else {
                                 for x in lo..<hi { out[x] = source[x * s] }
                             }
-                            if hi < ow { (out + hi).update(repeating: 0, count: ow - hi) }
+                            for x in hi..<ow { out[x] = 0 }
                         }
                     }
                 }
