@@ -95,14 +95,33 @@ public final class RunReporter {
         try AtomicFile.write(Pictures.samples(original: images.original, noisy: images.noisy, denoised: images.output, count: count), to: path)
     }
 
-    /// `summary.json` and `loss-curve.png`.
+    /// `summary.json` (with the loss curve's points as `loss_history`) and `loss-curve.png`.
     public func summary(_ fields: [(String, Any?)], history: [(epoch: Int, train: Double, validation: Double)]) throws {
-        let body = fields.map { "  \(JSON.quote($0.0)): \(JSON.encode($0.1))" }.joined(separator: ",\n")
+        let points: [Any?] = history.map { point -> Any? in
+            ["epoch": point.epoch, "train_loss": point.train, "validation_loss": point.validation] as KeyValuePairs<String, Any?>
+        }
+        let body = (fields + [("loss_history", points)]).map { "  \(JSON.quote($0.0)): \(JSON.encode($0.1))" }.joined(separator: ",\n")
         try AtomicFile.write(Data("{\n\(body)\n}\n".utf8), to: (outDir as NSString).appendingPathComponent("summary.json"))
         if !history.isEmpty {
             let curve = Pictures.lossCurve(epochs: history.map(\.epoch), train: history.map(\.train), validation: history.map(\.validation))
             try AtomicFile.write(curve, to: (outDir as NSString).appendingPathComponent("loss-curve.png"))
         }
+    }
+
+    /// The validations metrics.jsonl holds for epochs before the first of `history`: what a
+    /// resumed run's earlier part logged into this out dir (for an epoch logged twice, the
+    /// later line).
+    public func loggedHistory(before history: [(epoch: Int, train: Double, validation: Double)]) -> [(epoch: Int, train: Double, validation: Double)] {
+        let first = history.first?.epoch ?? Int.max
+        guard let text = try? String(contentsOfFile: metrics.path, encoding: .utf8) else { return [] }
+        var byEpoch: [Int: (train: Double, validation: Double)] = [:]
+        for line in text.split(separator: "\n") {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  object["event"] as? String == "validation", let epoch = object["Epoch"] as? Int, epoch < first,
+                  let train = object["Training loss"] as? Double, let validation = object["Validation loss"] as? Double else { continue }
+            byEpoch[epoch] = (train, validation)
+        }
+        return byEpoch.keys.sorted().map { (epoch: $0, train: byEpoch[$0]!.train, validation: byEpoch[$0]!.validation) }
     }
 
     public func checkpointSaved(kind: String, path: String, epoch: Int, step: Int) {

@@ -190,7 +190,12 @@ public final class Trainer {
         guard position.stepInEpoch <= plan.stepsPerEpoch else {
             throw TrainingError.badCheckpoint(path: path, reason: "it stopped at step \(position.stepInEpoch) of an epoch, but this data and batch size give \(plan.stepsPerEpoch) steps per epoch: resume with the same data, --batch-size and --shards")
         }
+        resumed = true
     }
+
+    /// Whether this run continues an earlier one (`resume`): its loss curve then also takes
+    /// the earlier epochs from the out dir's metrics.jsonl.
+    private var resumed = false
 
     /// Mean squared error of the model (eval mode) on the validation hold-out, inputs noised
     /// with the fixed validation noise. Rank 0 only; no collectives.
@@ -227,7 +232,7 @@ public final class Trainer {
         }
         fields.append(("total_time_sec", reporter.elapsed))
         fields.append(("images_per_sec", Double((globalStep - stepsAtStart) * plan.globalBatch) / max(Clock.seconds() - started, 1e-9)))
-        try reporter.summary(fields, history: history)
+        try reporter.summary(fields, history: resumed ? reporter.loggedHistory(before: history) + history : history)
     }
 
     private var stepsAtStart = 0

@@ -1,0 +1,48 @@
+import DAECore
+import XCTest
+
+/// Several compute threads share out a step's shard slices (`Parallel`, `GradientScratch`):
+/// the step must give bit-for-bit what one thread gives, whatever the thread count.
+final class ComputeThreadsTests: XCTestCase {
+    /// Three training steps on one random batch split into `slices`; the parameters, gradients
+    /// and losses after them.
+    private func train(threads: Int, slices: [Int]) throws -> (values: [Float], gradients: [Float], losses: [Double]) {
+        ComputeThreads.set(threads)
+        defer { ComputeThreads.set(1) }
+        let batch = slices.reduce(0, +)
+        let model = Autoencoder(latentDim: 3, maxBatch: batch, seed: 7)
+        var random = SplitMix64(seed: 11)
+        let clean = FloatBuffer(count: batch * Architecture.imagePixels)
+        for i in 0..<clean.count {
+            clean[i] = random.nextUnitFloat()
+            model.input[i] = min(1, max(0, clean[i] + 0.1 * (random.nextUnitFloat() - 0.5)))
+        }
+        let step = TrainingStep(model: model, optimizer: Adam(parameterCount: model.parameters.count))
+        var losses: [Double] = []
+        for _ in 0..<3 { losses.append(try step.run(target: clean.pointer, batch: batch, globalBatch: batch, segments: slices)) }
+        return (model.parameters.values.array, model.parameters.gradients.array, losses)
+    }
+
+    func testTwoAndThreeThreadsTrainBitIdenticallyToOne() throws {
+        let slices = [3, 2, 3, 2, 3]  // uneven, and not a multiple of the thread counts
+        let one = try train(threads: 1, slices: slices)
+        for threads in [2, 3] {
+            let many = try train(threads: threads, slices: slices)
+            XCTAssertEqual(many.losses, one.losses, "\(threads) threads: losses")
+            XCTAssertTrue(many.gradients == one.gradients, "\(threads) threads: gradients differ")
+            XCTAssertTrue(many.values == one.values, "\(threads) threads: parameters differ")
+        }
+    }
+
+    func testEvaluationDoesNotDependOnThreads() throws {
+        func evaluate(threads: Int) throws -> [Float] {
+            ComputeThreads.set(threads)
+            defer { ComputeThreads.set(1) }
+            let model = Autoencoder(latentDim: 2, maxBatch: 70, seed: 3)
+            for i in 0..<model.input.count { model.input[i] = Float(i % 29) / 29 }
+            try model.forward(batch: 70, training: false)  // runs of 32 samples, shared out to the threads
+            return model.output.array
+        }
+        XCTAssertTrue(try evaluate(threads: 2) == evaluate(threads: 1))
+    }
+}
