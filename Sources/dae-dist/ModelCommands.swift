@@ -9,7 +9,7 @@ import Foundation
 struct ModelOptions: ParsableArguments {
     @Option(help: "A checkpoint written by dae-dist train (best.safetensors or last.safetensors).")
     var checkpoint: String
-    @Option(help: "BLAS and compute threads.")
+    @Option(help: "Compute threads.")
     var threads = 1
 
     func load(maxBatch: Int = 256) throws -> Autoencoder {

@@ -39,7 +39,7 @@ struct Train: ParsableCommand {
     var shards = 24
     @Option(help: "BatchNorm statistics: sync (global batch, all ranks identical) or local (each rank's own batch).")
     var bn: BatchNormStatistics = .sync
-    @Option(help: "BLAS and compute threads per rank (keep ranks x threads <= cores).")
+    @Option(help: "Compute threads per rank: they share out each batch's shard slices (keep ranks x threads <= cores).")
     var threads = 1
     @Option(name: .customLong("max-steps"), help: "Stop after this many global steps.")
     var maxSteps: Int?

@@ -173,8 +173,27 @@ final class GradientCheckTests: XCTestCase {
     }
 
     /// `fold` is the adjoint of `unfold`: <unfold(x), c> == <x, fold(c)> for any x, c.
+    /// im2col by its definition, for the general loops and the halving convolutions' own
+    /// kernel (3x3, stride 2, padding 1, even side) alike: exactly equal.
+    func testUnfoldMatchesItsDefinition() {
+        for (side, k, s, p) in [(7, 3, 2, 1), (8, 3, 2, 1), (6, 3, 1, 1), (5, 4, 1, 0)] {
+            let g = ConvGeometry(channels: 2, height: side, width: side, kernel: k, stride: s, padding: p)
+            let batch = 3, (oh, ow) = (g.outHeight, g.outWidth)
+            let x = FloatBuffer(randomValues(2 * batch * side * side, seed: 17).map(Float.init))
+            let col = FloatBuffer(count: g.patchSize * batch * g.outputPlane)
+            Im2col.unfold(x.pointer, batch: batch, geometry: g, into: col.pointer)
+            var expected = [Float](repeating: 0, count: col.count)
+            for c in 0..<2 { for ki in 0..<k { for kj in 0..<k { for n in 0..<batch { for y in 0..<oh { for xo in 0..<ow {
+                let (iy, ix) = (y * s - p + ki, xo * s - p + kj)
+                let value = iy >= 0 && iy < side && ix >= 0 && ix < side ? x[((c * batch + n) * side + iy) * side + ix] : 0
+                expected[((c * k + ki) * k + kj) * batch * oh * ow + (n * oh + y) * ow + xo] = value
+            } } } } } }
+            XCTAssertEqual(col.array, expected, "side \(side) k\(k) s\(s) p\(p)")
+        }
+    }
+
     func testFoldIsAdjointOfUnfold() {
-        for (side, k, s, p) in [(7, 3, 2, 1), (6, 3, 1, 1), (5, 4, 1, 0), (8, 3, 2, 0)] {
+        for (side, k, s, p) in [(7, 3, 2, 1), (6, 3, 1, 1), (5, 4, 1, 0), (8, 3, 2, 0), (8, 3, 2, 1)] {
             let g = ConvGeometry(channels: 2, height: side, width: side, kernel: k, stride: s, padding: p)
             let batch = 3
             let x = FloatBuffer(randomValues(2 * batch * side * side, seed: 15).map(Float.init))

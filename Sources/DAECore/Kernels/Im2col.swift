@@ -23,6 +23,13 @@ public enum Im2col {
         // Every (channel, run of images) fills its own stretch of the rows, so they run in
         // parallel; a single-channel input (the first convolution) is split by images.
         let runs = imageRuns(channels: g.channels, batch: batch)
+        if HalvingKernel.applies(to: g) {
+            Parallel.forEach(g.channels * runs) { item in
+                let (c, run) = item.quotientAndRemainder(dividingBy: runs)
+                HalvingKernel.unfold(input, channel: c, images: (batch * run / runs)..<(batch * (run + 1) / runs), batch: batch, geometry: g, into: col)
+            }
+            return
+        }
         Parallel.forEach(g.channels * runs) { item in
             let (c, run) = item.quotientAndRemainder(dividingBy: runs)
             for ki in 0..<k {
@@ -71,6 +78,14 @@ public enum Im2col {
         // Rows of channel c only add into channel c's images: (channel, run of images) pairs
         // run in parallel, as in `unfold`.
         let runs = imageRuns(channels: g.channels, batch: batch)
+        if HalvingKernel.applies(to: g) {
+            Parallel.forEach(g.channels * runs) { item in
+                let (c, run) = item.quotientAndRemainder(dividingBy: runs)
+                HalvingKernel.fold(col, channel: c, images: (batch * run / runs)..<(batch * (run + 1) / runs), batch: batch, geometry: g,
+                                   into: output, startingFrom: initial?[c] ?? 0)
+            }
+            return
+        }
         Parallel.forEach(g.channels * runs) { item in
             let (c, run) = item.quotientAndRemainder(dividingBy: runs)
             let (first, end) = (batch * run / runs, batch * (run + 1) / runs)
@@ -93,6 +108,69 @@ public enum Im2col {
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+}
+
+/// im2col and col2im for the model's halving convolutions (3x3, stride 2, padding 1, even
+/// input side): an input row's even values are kernel column 1's, its odd values column 2's
+/// and, one place on, column 0's. So one pass per input row serves all three taps of a kernel
+/// row, and images are visited one at a time, so each stays in L1 while its 9 taps are done.
+enum HalvingKernel {
+    static func applies(to g: ConvGeometry) -> Bool {
+        g.kernel == 3 && g.stride == 2 && g.padding == 1 && g.width == 2 * g.outWidth && g.height == 2 * g.outHeight
+    }
+
+    @inline(__always)
+    static func unfold(_ input: UnsafePointer<Float>, channel c: Int, images: Range<Int>, batch: Int, geometry g: ConvGeometry,
+                       into col: UnsafeMutablePointer<Float>) {
+        let (h, w, oh, ow) = (g.height, g.width, g.outHeight, g.outWidth)
+        let rowLength = batch * oh * ow
+        for n in images {
+            let image = input + (c * batch + n) * h * w
+            for ki in 0..<3 {
+                let taps = col + (c * 3 + ki) * 3 * rowLength + n * oh * ow
+                for y in 0..<oh {
+                    let (left, middle, right) = (taps + y * ow, taps + rowLength + y * ow, taps + 2 * rowLength + y * ow)
+                    let iy = 2 * y - 1 + ki
+                    if iy < 0 {  // only the top padding row: iy <= h - 1 always
+                        for x in 0..<ow { left[x] = 0; middle[x] = 0; right[x] = 0 }
+                        continue
+                    }
+                    let source = image + iy * w
+                    left[0] = 0
+                    for x in 0..<ow {
+                        middle[x] = source[2 * x]
+                        right[x] = source[2 * x + 1]
+                    }
+                    for x in 1..<ow { left[x] = source[2 * x - 1] }
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    static func fold(_ col: UnsafePointer<Float>, channel c: Int, images: Range<Int>, batch: Int, geometry g: ConvGeometry,
+                     into output: UnsafeMutablePointer<Float>, startingFrom initial: Float) {
+        let (h, w, oh, ow) = (g.height, g.width, g.outHeight, g.outWidth)
+        let rowLength = batch * oh * ow
+        for n in images {
+            let image = output + (c * batch + n) * h * w
+            image.update(repeating: initial, count: h * w)
+            for ki in 0..<3 {
+                let taps = col + (c * 3 + ki) * 3 * rowLength + n * oh * ow
+                for y in 0..<oh {
+                    let iy = 2 * y - 1 + ki
+                    if iy < 0 { continue }
+                    let (left, middle, right) = (taps + y * ow, taps + rowLength + y * ow, taps + 2 * rowLength + y * ow)
+                    let target = image + iy * w
+                    for x in 0..<ow {
+                        target[2 * x] += middle[x]
+                        target[2 * x + 1] += right[x]
+                    }
+                    for x in 1..<ow { target[2 * x - 1] += left[x] }
                 }
             }
         }
