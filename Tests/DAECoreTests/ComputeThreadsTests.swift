@@ -1,7 +1,7 @@
 import DAECore
 import XCTest
 
-/// Several compute threads share out a step's shard slices (`Parallel`, `GradientScratch`):
+/// Several compute threads share out a step's shard slices (`Parallel`, `ThreadScratch`):
 /// the step must give bit-for-bit what one thread gives, whatever the thread count.
 final class ComputeThreadsTests: XCTestCase {
     /// Three training steps on one random batch split into `slices`; the parameters, gradients

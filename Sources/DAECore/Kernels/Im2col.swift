@@ -1,10 +1,24 @@
 /// im2col and its adjoint col2im, for activations stored channel-major: `[C][N][H][W]`.
 ///
-/// Channel-major ("CNHW") storage lets one GEMM cover the whole batch:
-/// `out[OC][N*OH*OW] = W[OC][C*k*k] x col[C*k*k][N*OH*OW]`, and the result is again CNHW.
+/// Channel-major ("CNHW") storage lets one GEMM cover a run of images:
+/// `out[OC][n*OH*OW] = W[OC][C*k*k] x col[C*k*k][n*OH*OW]`, and the result is again CNHW.
 /// Row `(c, ki, kj)` of `col` holds, for every image and output pixel, the input pixel the
 /// kernel tap `(ki, kj)` of channel `c` sees there (0 in the padding).
+///
+/// `unfold`/`fold` cover the whole batch, split across the compute threads; the `images:`
+/// variants cover one shard slice on the calling thread, with a `col` of that slice alone,
+/// small enough to stay in cache between the slice's GEMM and the fold.
 public enum Im2col {
+    /// Where a `col` buffer's columns come from: images `images` of a batch of `batch` per
+    /// channel, image `n` in the columns of image `n - firstColumnImage` of rows that hold
+    /// `columnImages` images.
+    struct Columns {
+        let images: Range<Int>
+        let batch: Int
+        let firstColumnImage: Int
+        let columnImages: Int
+    }
+
     /// The output columns `[lo, hi)` whose kernel tap `kj` lands inside the input row.
     @inline(__always)
     static func validRange(tap: Int, geometry g: ConvGeometry) -> (lo: Int, hi: Int) {
@@ -17,48 +31,45 @@ public enum Im2col {
 
     /// Unfolds `input` (`[C][N][H][W]`) into `col` (`[C*k*k][N*OH*OW]`).
     public static func unfold(_ input: UnsafePointer<Float>, batch: Int, geometry g: ConvGeometry, into col: UnsafeMutablePointer<Float>) {
-        let (k, s, p) = (g.kernel, g.stride, g.padding)
-        let (h, w, oh, ow) = (g.height, g.width, g.outHeight, g.outWidth)
-        let rowLength = batch * oh * ow
         // Every (channel, run of images) fills its own stretch of the rows, so they run in
         // parallel; a single-channel input (the first convolution) is split by images.
         let runs = imageRuns(channels: g.channels, batch: batch)
-        if HalvingKernel.applies(to: g) {
-            Parallel.forEach(g.channels * runs) { item in
-                let (c, run) = item.quotientAndRemainder(dividingBy: runs)
-                HalvingKernel.unfold(input, channel: c, images: (batch * run / runs)..<(batch * (run + 1) / runs), batch: batch, geometry: g, into: col)
-            }
-            return
-        }
         Parallel.forEach(g.channels * runs) { item in
             let (c, run) = item.quotientAndRemainder(dividingBy: runs)
-            for ki in 0..<k {
-                for kj in 0..<k {
-                    let row = col + ((c * k + ki) * k + kj) * rowLength
-                    let (lo, hi) = validRange(tap: kj, geometry: g)
-                    for n in (batch * run / runs)..<(batch * (run + 1) / runs) {
-                        let image = input + (c * batch + n) * h * w
-                        for y in 0..<oh {
-                            let out = row + (n * oh + y) * ow
-                            let iy = y * s - p + ki
-                            // Rows are 7 to 28 values: plain loops, not memset/memcpy calls.
-                            if iy < 0 || iy >= h {
-                                for x in 0..<ow { out[x] = 0 }
-                                continue
-                            }
-                            for x in 0..<lo { out[x] = 0 }
-                            let source = image + iy * w - p + kj
-                            if s == 1 {
-                                for x in lo..<hi { out[x] = source[x] }
-                            } else {
-                                for x in lo..<hi { out[x] = source[x * s] }
-                            }
-                            for x in hi..<ow { out[x] = 0 }
-                        }
-                    }
-                }
-            }
+            let columns = Columns(images: (batch * run / runs)..<(batch * (run + 1) / runs), batch: batch, firstColumnImage: 0, columnImages: batch)
+            unfold(input, channel: c, columns, geometry: g, into: col)
         }
+    }
+
+    /// Unfolds images `images` of `input` (`[C][batch][H][W]`) into `col`
+    /// (`[C*k*k][images.count*OH*OW]`), on the calling thread.
+    public static func unfold(_ input: UnsafePointer<Float>, images: Range<Int>, batch: Int, geometry g: ConvGeometry,
+                              into col: UnsafeMutablePointer<Float>) {
+        let columns = Columns(images: images, batch: batch, firstColumnImage: images.lowerBound, columnImages: images.count)
+        for c in 0..<g.channels { unfold(input, channel: c, columns, geometry: g, into: col) }
+    }
+
+    /// Folds `col` (`[C*k*k][N*OH*OW]`) back onto `output` (`[C][N][H][W]`), summing where
+    /// patches overlap: the adjoint of `unfold`. `output` is overwritten, starting from 0 or,
+    /// given `initial` (one value per channel, a bias), from that.
+    public static func fold(_ col: UnsafePointer<Float>, batch: Int, geometry g: ConvGeometry, into output: UnsafeMutablePointer<Float>,
+                            startingFrom initial: UnsafePointer<Float>? = nil) {
+        // Rows of channel c only add into channel c's images: (channel, run of images) pairs
+        // run in parallel, as in `unfold`.
+        let runs = imageRuns(channels: g.channels, batch: batch)
+        Parallel.forEach(g.channels * runs) { item in
+            let (c, run) = item.quotientAndRemainder(dividingBy: runs)
+            let columns = Columns(images: (batch * run / runs)..<(batch * (run + 1) / runs), batch: batch, firstColumnImage: 0, columnImages: batch)
+            fold(col, channel: c, columns, geometry: g, into: output, startingFrom: initial?[c] ?? 0)
+        }
+    }
+
+    /// Folds `col` (`[C*k*k][images.count*OH*OW]`, images `images` only) onto those images of
+    /// `output` (`[C][batch][H][W]`), on the calling thread; see `fold`.
+    public static func fold(_ col: UnsafePointer<Float>, images: Range<Int>, batch: Int, geometry g: ConvGeometry,
+                            into output: UnsafeMutablePointer<Float>, startingFrom initial: UnsafePointer<Float>? = nil) {
+        let columns = Columns(images: images, batch: batch, firstColumnImage: images.lowerBound, columnImages: images.count)
+        for c in 0..<g.channels { fold(col, channel: c, columns, geometry: g, into: output, startingFrom: initial?[c] ?? 0) }
     }
 
     /// Runs of images per channel for the parallel loops: one per channel unless there are
@@ -67,45 +78,64 @@ public enum Im2col {
         min(batch, max(1, (Parallel.threads + channels - 1) / channels))
     }
 
-    /// Folds `col` (`[C*k*k][N*OH*OW]`) back onto `output` (`[C][N][H][W]`), summing where
-    /// patches overlap: the adjoint of `unfold`. `output` is overwritten, starting from 0 or,
-    /// given `initial` (one value per channel, a bias), from that.
-    public static func fold(_ col: UnsafePointer<Float>, batch: Int, geometry g: ConvGeometry, into output: UnsafeMutablePointer<Float>,
-                            startingFrom initial: UnsafePointer<Float>? = nil) {
+    @inline(__always)
+    private static func unfold(_ input: UnsafePointer<Float>, channel c: Int, _ columns: Columns, geometry g: ConvGeometry,
+                               into col: UnsafeMutablePointer<Float>) {
+        if HalvingKernel.applies(to: g) { return HalvingKernel.unfold(input, channel: c, columns, geometry: g, into: col) }
         let (k, s, p) = (g.kernel, g.stride, g.padding)
         let (h, w, oh, ow) = (g.height, g.width, g.outHeight, g.outWidth)
-        let rowLength = batch * oh * ow
-        // Rows of channel c only add into channel c's images: (channel, run of images) pairs
-        // run in parallel, as in `unfold`.
-        let runs = imageRuns(channels: g.channels, batch: batch)
-        if HalvingKernel.applies(to: g) {
-            Parallel.forEach(g.channels * runs) { item in
-                let (c, run) = item.quotientAndRemainder(dividingBy: runs)
-                HalvingKernel.fold(col, channel: c, images: (batch * run / runs)..<(batch * (run + 1) / runs), batch: batch, geometry: g,
-                                   into: output, startingFrom: initial?[c] ?? 0)
+        let rowLength = columns.columnImages * oh * ow
+        for ki in 0..<k {
+            for kj in 0..<k {
+                let row = col + ((c * k + ki) * k + kj) * rowLength
+                let (lo, hi) = validRange(tap: kj, geometry: g)
+                for n in columns.images {
+                    let image = input + (c * columns.batch + n) * h * w
+                    for y in 0..<oh {
+                        let out = row + ((n - columns.firstColumnImage) * oh + y) * ow
+                        let iy = y * s - p + ki
+                        // Rows are 7 to 28 values: plain loops, not memset/memcpy calls.
+                        if iy < 0 || iy >= h {
+                            for x in 0..<ow { out[x] = 0 }
+                            continue
+                        }
+                        for x in 0..<lo { out[x] = 0 }
+                        let source = image + iy * w - p + kj
+                        if s == 1 {
+                            for x in lo..<hi { out[x] = source[x] }
+                        } else {
+                            for x in lo..<hi { out[x] = source[x * s] }
+                        }
+                        for x in hi..<ow { out[x] = 0 }
+                    }
+                }
             }
-            return
         }
-        Parallel.forEach(g.channels * runs) { item in
-            let (c, run) = item.quotientAndRemainder(dividingBy: runs)
-            let (first, end) = (batch * run / runs, batch * (run + 1) / runs)
-            (output + (c * batch + first) * h * w).update(repeating: initial?[c] ?? 0, count: (end - first) * h * w)
-            for ki in 0..<k {
-                for kj in 0..<k {
-                    let row = col + ((c * k + ki) * k + kj) * rowLength
-                    let (lo, hi) = validRange(tap: kj, geometry: g)
-                    for n in first..<end {
-                        let image = output + (c * batch + n) * h * w
-                        for y in 0..<oh {
-                            let iy = y * s - p + ki
-                            if iy < 0 || iy >= h { continue }
-                            let source = row + (n * oh + y) * ow
-                            let target = image + iy * w - p + kj
-                            if s == 1 {
-                                for x in lo..<hi { target[x] += source[x] }
-                            } else {
-                                for x in lo..<hi { target[x * s] += source[x] }
-                            }
+    }
+
+    @inline(__always)
+    private static func fold(_ col: UnsafePointer<Float>, channel c: Int, _ columns: Columns, geometry g: ConvGeometry,
+                             into output: UnsafeMutablePointer<Float>, startingFrom initial: Float) {
+        if HalvingKernel.applies(to: g) { return HalvingKernel.fold(col, channel: c, columns, geometry: g, into: output, startingFrom: initial) }
+        let (k, s, p) = (g.kernel, g.stride, g.padding)
+        let (h, w, oh, ow) = (g.height, g.width, g.outHeight, g.outWidth)
+        let rowLength = columns.columnImages * oh * ow
+        (output + (c * columns.batch + columns.images.lowerBound) * h * w).update(repeating: initial, count: columns.images.count * h * w)
+        for ki in 0..<k {
+            for kj in 0..<k {
+                let row = col + ((c * k + ki) * k + kj) * rowLength
+                let (lo, hi) = validRange(tap: kj, geometry: g)
+                for n in columns.images {
+                    let image = output + (c * columns.batch + n) * h * w
+                    for y in 0..<oh {
+                        let iy = y * s - p + ki
+                        if iy < 0 || iy >= h { continue }
+                        let source = row + ((n - columns.firstColumnImage) * oh + y) * ow
+                        let target = image + iy * w - p + kj
+                        if s == 1 {
+                            for x in lo..<hi { target[x] += source[x] }
+                        } else {
+                            for x in lo..<hi { target[x * s] += source[x] }
                         }
                     }
                 }
@@ -124,14 +154,14 @@ enum HalvingKernel {
     }
 
     @inline(__always)
-    static func unfold(_ input: UnsafePointer<Float>, channel c: Int, images: Range<Int>, batch: Int, geometry g: ConvGeometry,
+    static func unfold(_ input: UnsafePointer<Float>, channel c: Int, _ columns: Im2col.Columns, geometry g: ConvGeometry,
                        into col: UnsafeMutablePointer<Float>) {
         let (h, w, oh, ow) = (g.height, g.width, g.outHeight, g.outWidth)
-        let rowLength = batch * oh * ow
-        for n in images {
-            let image = input + (c * batch + n) * h * w
+        let rowLength = columns.columnImages * oh * ow
+        for n in columns.images {
+            let image = input + (c * columns.batch + n) * h * w
             for ki in 0..<3 {
-                let taps = col + (c * 3 + ki) * 3 * rowLength + n * oh * ow
+                let taps = col + (c * 3 + ki) * 3 * rowLength + (n - columns.firstColumnImage) * oh * ow
                 for y in 0..<oh {
                     let (left, middle, right) = (taps + y * ow, taps + rowLength + y * ow, taps + 2 * rowLength + y * ow)
                     let iy = 2 * y - 1 + ki
@@ -152,15 +182,15 @@ enum HalvingKernel {
     }
 
     @inline(__always)
-    static func fold(_ col: UnsafePointer<Float>, channel c: Int, images: Range<Int>, batch: Int, geometry g: ConvGeometry,
+    static func fold(_ col: UnsafePointer<Float>, channel c: Int, _ columns: Im2col.Columns, geometry g: ConvGeometry,
                      into output: UnsafeMutablePointer<Float>, startingFrom initial: Float) {
         let (h, w, oh, ow) = (g.height, g.width, g.outHeight, g.outWidth)
-        let rowLength = batch * oh * ow
-        for n in images {
-            let image = output + (c * batch + n) * h * w
+        let rowLength = columns.columnImages * oh * ow
+        for n in columns.images {
+            let image = output + (c * columns.batch + n) * h * w
             image.update(repeating: initial, count: h * w)
             for ki in 0..<3 {
-                let taps = col + (c * 3 + ki) * 3 * rowLength + n * oh * ow
+                let taps = col + (c * 3 + ki) * 3 * rowLength + (n - columns.firstColumnImage) * oh * ow
                 for y in 0..<oh {
                     let iy = 2 * y - 1 + ki
                     if iy < 0 { continue }

@@ -49,25 +49,25 @@ public struct Conv2d {
 
     /// Gradients of the weight and bias from `gradOutput` and the `columns` of this batch's
     /// `forward`, summed over the batch segment by segment (see `Parameter`), and of the input
-    /// when `gradInput` is given (which reuses `columns` as scratch).
-    public func backward(columns: UnsafeMutablePointer<Float>, gradOutput: UnsafePointer<Float>,
-                         gradInput: UnsafeMutablePointer<Float>?, segments: [Int], scratch: GradientScratch) {
+    /// when `gradInput` is given: per segment, its columns' gradient goes to a per-thread buffer
+    /// and is folded at once, while still in cache.
+    public func backward(columns: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
+                         gradInput: UnsafeMutablePointer<Float>?, segments: [Int], scratch: ThreadScratch) {
         let batch = segments.reduce(0, +)
         let plane = geometry.outputPlane
         let width = batch * plane
         let patch = geometry.patchSize
-        weight.sumOverSegments(segments, scratch: scratch) { start, size, partial in
+        scratch.reserveColumns(for: segments, floatsPerImage: patch * plane)
+        weight.sumOverSegments(segments, scratch: scratch) { worker, start, size, partial in
             BLAS.gemm(transposeA: false, transposeB: true, m: outChannels, n: patch, k: size * plane,
                       a: gradOutput + start * plane, lda: width, b: columns + start * plane, ldb: width,
                       c: partial, ldc: patch)
+            guard let gradInput else { return }
+            let gradColumns = scratch.columns(worker)
+            BLAS.gemm(transposeA: true, transposeB: false, m: patch, n: size * plane, k: outChannels,
+                      a: weight.value, lda: patch, b: gradOutput + start * plane, ldb: width, c: gradColumns, ldc: size * plane)
+            Im2col.fold(gradColumns, images: start..<(start + size), batch: batch, geometry: geometry, into: gradInput)
         }
         ChannelOps.sumRowsBySegment(gradOutput, channels: outChannels, plane: plane, segments: segments, into: bias)
-        guard let gradInput else { return }
-        Parallel.forEachSegment(segments) { _, _, start, size in
-            BLAS.gemm(transposeA: true, transposeB: false, m: patch, n: size * plane, k: outChannels,
-                      a: weight.value, lda: patch, b: gradOutput + start * plane, ldb: width,
-                      c: columns + start * plane, ldc: width)
-        }
-        Im2col.fold(columns, batch: batch, geometry: geometry, into: gradInput)
     }
 }

@@ -33,46 +33,45 @@ public struct ConvTranspose2d {
     public var outputHeight: Int { geometry.height }
     public var outputWidth: Int { geometry.width }
 
-    public func workspaceCount(batch: Int) -> Int { geometry.patchSize * batch * inputHeight * inputWidth }
-
-    /// `output = bias + col2im(W^T x input)`, one GEMM per batch segment (see `Conv2d.forward`).
+    /// `output = bias + col2im(W^T x input)`, one GEMM per batch segment (see `Conv2d.forward`),
+    /// each segment's columns folded at once from a per-thread buffer while still in cache.
     public func forward(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, segments: [Int],
-                        workspace: UnsafeMutablePointer<Float>) {
+                        scratch: ThreadScratch) {
         let batch = segments.reduce(0, +)
         let plane = inputHeight * inputWidth
-        let columns = batch * plane
+        let width = batch * plane
         let patch = geometry.patchSize
-        Parallel.forEachSegment(segments) { _, _, start, size in
+        scratch.reserveColumns(for: segments, floatsPerImage: patch * plane)
+        Parallel.forEachSegment(segments) { worker, _, start, size in
+            let columns = scratch.columns(worker)
             BLAS.gemm(transposeA: true, transposeB: false, m: patch, n: size * plane, k: inChannels,
-                      a: weight.value, lda: patch, b: input + start * plane, ldb: columns,
-                      c: workspace + start * plane, ldc: columns)
+                      a: weight.value, lda: patch, b: input + start * plane, ldb: width, c: columns, ldc: size * plane)
+            Im2col.fold(columns, images: start..<(start + size), batch: batch, geometry: geometry, into: output, startingFrom: bias?.value)
         }
-        Im2col.fold(workspace, batch: batch, geometry: geometry, into: output, startingFrom: bias?.value)
     }
 
     /// Gradients of the weight and bias, summed over the batch segment by segment (see
-    /// `Parameter`), and of the input when `gradInput` is given.
+    /// `Parameter`), and of the input when `gradInput` is given. Each segment's im2col of
+    /// `gradOutput` serves both of its GEMMs from a per-thread buffer.
     public func backward(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
-                         gradInput: UnsafeMutablePointer<Float>?, segments: [Int], workspace: UnsafeMutablePointer<Float>,
-                         scratch: GradientScratch) {
+                         gradInput: UnsafeMutablePointer<Float>?, segments: [Int], scratch: ThreadScratch) {
         let batch = segments.reduce(0, +)
         let plane = inputHeight * inputWidth
-        let columns = batch * plane
+        let width = batch * plane
         let patch = geometry.patchSize
-        Im2col.unfold(gradOutput, batch: batch, geometry: geometry, into: workspace)
-        weight.sumOverSegments(segments, scratch: scratch) { start, size, partial in
+        scratch.reserveColumns(for: segments, floatsPerImage: patch * plane)
+        weight.sumOverSegments(segments, scratch: scratch) { worker, start, size, partial in
+            let columns = scratch.columns(worker)
+            Im2col.unfold(gradOutput, images: start..<(start + size), batch: batch, geometry: geometry, into: columns)
             BLAS.gemm(transposeA: false, transposeB: true, m: inChannels, n: patch, k: size * plane,
-                      a: input + start * plane, lda: columns, b: workspace + start * plane, ldb: columns,
-                      c: partial, ldc: patch)
+                      a: input + start * plane, lda: width, b: columns, ldb: size * plane, c: partial, ldc: patch)
+            if let gradInput {
+                BLAS.gemm(transposeA: false, transposeB: false, m: inChannels, n: size * plane, k: patch,
+                          a: weight.value, lda: patch, b: columns, ldb: size * plane, c: gradInput + start * plane, ldc: width)
+            }
         }
         if let bias {
             ChannelOps.sumRowsBySegment(gradOutput, channels: outChannels, plane: geometry.inputPlane, segments: segments, into: bias)
-        }
-        guard let gradInput else { return }
-        Parallel.forEachSegment(segments) { _, _, start, size in
-            BLAS.gemm(transposeA: false, transposeB: false, m: inChannels, n: size * plane, k: patch,
-                      a: weight.value, lda: patch, b: workspace + start * plane, ldb: columns,
-                      c: gradInput + start * plane, ldc: columns)
         }
     }
 }

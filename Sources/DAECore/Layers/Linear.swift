@@ -27,9 +27,9 @@ public struct Linear {
 
     /// Gradients of weight and bias summed over the batch segment by segment (see `Parameter`).
     public func backward(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
-                         gradInput: UnsafeMutablePointer<Float>?, segments: [Int], scratch: GradientScratch) {
+                         gradInput: UnsafeMutablePointer<Float>?, segments: [Int], scratch: ThreadScratch) {
         let batch = segments.reduce(0, +)
-        weight.sumOverSegments(segments, scratch: scratch) { start, size, partial in
+        weight.sumOverSegments(segments, scratch: scratch) { _, start, size, partial in
             BLAS.gemm(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: size,
                       a: gradOutput + start * outFeatures, lda: outFeatures, b: input + start * inFeatures, ldb: inFeatures,
                       c: partial, ldc: inFeatures)

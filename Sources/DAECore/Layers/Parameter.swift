@@ -20,17 +20,17 @@ public struct Parameter {
         self.count = count
     }
 
-    /// Sums this parameter's gradient over the batch, one segment at a time: `partial(start,
-    /// samples, into)` writes a segment's Float gradient into `into`, which is added into
+    /// Sums this parameter's gradient over the batch, one segment at a time: `partial(thread,
+    /// start, samples, into)` writes a segment's Float gradient into `into`, which is added into
     /// `gradientSum` in Double; `gradient` then holds the Float of the sum. With several
     /// compute threads each sums a contiguous run of segments into its own `scratch`, and the
     /// runs are added in order.
-    func sumOverSegments(_ segments: [Int], scratch: GradientScratch,
-                         _ partial: (_ start: Int, _ size: Int, _ into: UnsafeMutablePointer<Float>) -> Void) {
+    func sumOverSegments(_ segments: [Int], scratch: ThreadScratch,
+                         _ partial: (_ worker: Int, _ start: Int, _ size: Int, _ into: UnsafeMutablePointer<Float>) -> Void) {
         let workers = min(Parallel.threads, segments.count)
         if workers <= 1 {
             forEachSegment(segments) { i, start, size in
-                partial(start, size, gradient)
+                partial(0, start, size, gradient)
                 accumulate(gradient, into: gradientSum, first: i == 0)
             }
         } else {
@@ -39,7 +39,7 @@ public struct Parameter {
                 let (floats, doubles) = (scratch.floats[worker].pointer, scratch.doubles[worker].pointer)
                 var start = segments[..<range.lowerBound].reduce(0, +)
                 for i in range {
-                    partial(start, segments[i], floats)
+                    partial(worker, start, segments[i], floats)
                     accumulate(floats, into: doubles, first: i == range.lowerBound)
                     start += segments[i]
                 }
@@ -65,12 +65,14 @@ public struct Parameter {
     }
 }
 
-/// Per-thread buffers for `Parameter.sumOverSegments`: one Float partial and one Double sum
-/// per thread, as large as the largest parameter. They grow when first needed (the first
-/// step with a new thread count) and are reused from then on.
-public final class GradientScratch {
+/// Per-thread buffers, reused from step to step: for `Parameter.sumOverSegments` one Float
+/// partial and one Double sum per thread, as large as the largest parameter; and one im2col
+/// buffer per thread for a shard slice at a time (`columns`). They grow when first needed
+/// (the first step, or a larger slice or thread count) and never shrink.
+public final class ThreadScratch {
     private(set) var floats: [FloatBuffer] = []
     private(set) var doubles: [DoubleBuffer] = []
+    private var columnBuffers: [FloatBuffer] = []
 
     public init() {}
 
@@ -85,6 +87,17 @@ public final class GradientScratch {
             doubles.append(DoubleBuffer(count: size))
         }
     }
+
+    /// Makes sure each of the threads that will visit `segments` has a column buffer of
+    /// `floatsPerImage` times the largest segment. Call before the parallel loop.
+    func reserveColumns(for segments: [Int], floatsPerImage: Int) {
+        let workers = min(Parallel.threads, segments.count), count = floatsPerImage * (segments.max() ?? 0)
+        if let first = columnBuffers.first, first.count < count { columnBuffers.removeAll() }
+        while columnBuffers.count < workers { columnBuffers.append(FloatBuffer(count: count)) }
+    }
+
+    /// Thread `worker`'s column buffer (see `reserveColumns`).
+    func columns(_ worker: Int) -> UnsafeMutablePointer<Float> { columnBuffers[worker].pointer }
 }
 
 /// Visits the segments of a batch: `(index, first sample, samples)`.

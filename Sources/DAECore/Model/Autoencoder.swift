@@ -41,12 +41,10 @@ public final class Autoencoder {
     let logits: FloatBuffer
     // Each convolution's im2col of its input, from forward to backward.
     let conv1Columns: FloatBuffer, conv2Columns: FloatBuffer, conv3Columns: FloatBuffer
-    // Backward scratch: two ping-pong gradient buffers, the latent's gradient; the transposed
-    // convolutions' column workspace.
+    // Backward scratch: two ping-pong gradient buffers, the latent's gradient.
     let gradA: FloatBuffer, gradB: FloatBuffer, gradLatent: FloatBuffer
-    let workspace: FloatBuffer
-    /// Per-thread weight-gradient partials (see `Parameter.sumOverSegments`).
-    let gradientScratch = GradientScratch()
+    /// Per-thread weight-gradient partials and one shard slice's im2col (see `ThreadScratch`).
+    let threadScratch = ThreadScratch()
 
     public init(latentDim: Int, maxBatch: Int, batchNormStatistics: BatchNormStatistics = .sync,
                 communicator: Communicator = SingleProcessCommunicator(), seed: UInt64 = 0) {
@@ -111,8 +109,6 @@ public final class Autoencoder {
         conv1Columns = FloatBuffer(count: conv1.columnsCount(batch: n))
         conv2Columns = FloatBuffer(count: conv2.columnsCount(batch: n))
         conv3Columns = FloatBuffer(count: conv3.columnsCount(batch: n))
-        let workspaceCount = [deconv1.workspaceCount(batch: n), deconv2.workspaceCount(batch: n), deconv3.workspaceCount(batch: n)].max()!
-        workspace = FloatBuffer(count: workspaceCount)
     }
 
     /// The communicator BatchNorm reduces its statistics through: none in `local` mode.
@@ -130,7 +126,6 @@ public final class Autoencoder {
         precondition(batch > 0 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
         let segments = segments ?? (training ? [batch] : Autoencoder.evaluationSegments(batch: batch))
         precondition(segments.reduce(0, +) == batch, "segments \(segments) do not add up to the batch \(batch)")
-        let ws = workspace.pointer
         let comm = normCommunicator
         func normalize(_ norm: BatchNorm2d, _ x: FloatBuffer, _ y: FloatBuffer) throws {
             if training {
@@ -152,11 +147,11 @@ public final class Autoencoder {
         decoderLinear.forward(latent.pointer, output: decoded.pointer, segments: segments)
         Layout.sampleMajorToChannelMajor(decoded.pointer, into: unflat.pointer, channels: 64, batch: batch, plane: 49)
         LeakyReLU.forward(unflat.pointer, output: unflat.pointer, count: batch * Architecture.bottleneckFeatures)
-        deconv1.forward(unflat.pointer, output: deconv1Out.pointer, segments: segments, workspace: ws)
+        deconv1.forward(unflat.pointer, output: deconv1Out.pointer, segments: segments, scratch: threadScratch)
         try normalize(norm4, deconv1Out, act4)
-        deconv2.forward(act4.pointer, output: deconv2Out.pointer, segments: segments, workspace: ws)
+        deconv2.forward(act4.pointer, output: deconv2Out.pointer, segments: segments, scratch: threadScratch)
         try normalize(norm5, deconv2Out, act5)
-        deconv3.forward(act5.pointer, output: logits.pointer, segments: segments, workspace: ws)
+        deconv3.forward(act5.pointer, output: logits.pointer, segments: segments, scratch: threadScratch)
         Sigmoid.forward(logits.pointer, output: output.pointer, count: batch * 784)
     }
 
@@ -181,7 +176,6 @@ public final class Autoencoder {
         precondition(batch > 0 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
         let segments = segments ?? [batch]
         precondition(segments.reduce(0, +) == batch, "segments \(segments) do not add up to the batch \(batch)")
-        let ws = workspace.pointer
         let comm = normCommunicator
         let a = gradA.pointer, b = gradB.pointer
         let layout = parameters.layout
@@ -195,37 +189,37 @@ public final class Autoencoder {
 
         MSELoss.gradient(output.pointer, target: target, count: batch * 784, meanOver: meanOver, into: a)
         Sigmoid.backward(output: output.pointer, gradOutput: a, gradInput: a, count: batch * 784)
-        deconv3.backward(act5.pointer, gradOutput: a, gradInput: b, segments: segments, workspace: ws, scratch: gradientScratch)
+        deconv3.backward(act5.pointer, gradOutput: a, gradInput: b, segments: segments, scratch: threadScratch)
         try ready("decoder.decoder.9")
         try normBackward(norm5, deconv2Out, act5, b)
         try ready("decoder.decoder.7")
-        deconv2.backward(act4.pointer, gradOutput: b, gradInput: a, segments: segments, workspace: ws, scratch: gradientScratch)
+        deconv2.backward(act4.pointer, gradOutput: b, gradInput: a, segments: segments, scratch: threadScratch)
         try ready("decoder.decoder.6")
         try normBackward(norm4, deconv1Out, act4, a)
         try ready("decoder.decoder.4")
-        deconv1.backward(unflat.pointer, gradOutput: a, gradInput: b, segments: segments, workspace: ws, scratch: gradientScratch)
+        deconv1.backward(unflat.pointer, gradOutput: a, gradInput: b, segments: segments, scratch: threadScratch)
         try ready("decoder.decoder.3")
         let features = batch * Architecture.bottleneckFeatures
         LeakyReLU.backward(output: unflat.pointer, gradOutput: b, gradInput: b, count: features)
         Layout.channelMajorToSampleMajor(b, into: a, channels: 64, batch: batch, plane: 49)
-        decoderLinear.backward(latent.pointer, gradOutput: a, gradInput: gradLatent.pointer, segments: segments, scratch: gradientScratch)
+        decoderLinear.backward(latent.pointer, gradOutput: a, gradInput: gradLatent.pointer, segments: segments, scratch: threadScratch)
         try ready("decoder.decoder.0")
 
         LeakyReLU.backward(output: latent.pointer, gradOutput: gradLatent.pointer, gradInput: gradLatent.pointer, count: batch * latentDim)
-        encoderLinear.backward(flat.pointer, gradOutput: gradLatent.pointer, gradInput: b, segments: segments, scratch: gradientScratch)
+        encoderLinear.backward(flat.pointer, gradOutput: gradLatent.pointer, gradInput: b, segments: segments, scratch: threadScratch)
         try ready("encoder.encoder.10")
         Layout.sampleMajorToChannelMajor(b, into: a, channels: 64, batch: batch, plane: 49)
         try normBackward(norm3, conv3Out, act3, a)
         try ready("encoder.encoder.7")
-        conv3.backward(columns: conv3Columns.pointer, gradOutput: a, gradInput: b, segments: segments, scratch: gradientScratch)
+        conv3.backward(columns: conv3Columns.pointer, gradOutput: a, gradInput: b, segments: segments, scratch: threadScratch)
         try ready("encoder.encoder.6")
         try normBackward(norm2, conv2Out, act2, b)
         try ready("encoder.encoder.4")
-        conv2.backward(columns: conv2Columns.pointer, gradOutput: b, gradInput: a, segments: segments, scratch: gradientScratch)
+        conv2.backward(columns: conv2Columns.pointer, gradOutput: b, gradInput: a, segments: segments, scratch: threadScratch)
         try ready("encoder.encoder.3")
         try normBackward(norm1, conv1Out, act1, a)
         try ready("encoder.encoder.1")
-        conv1.backward(columns: conv1Columns.pointer, gradOutput: a, gradInput: nil, segments: segments, scratch: gradientScratch)
+        conv1.backward(columns: conv1Columns.pointer, gradOutput: a, gradInput: nil, segments: segments, scratch: threadScratch)
         try ready("encoder.encoder.0")
     }
 }
