@@ -32,23 +32,34 @@ enum Reductions {
         return (sum, squares)
     }
 
-    /// `(sum g, sum g * (x - mean))`.
-    static func sumAndCenteredDot(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mean: Float, count: Int) -> (sum: Double, dot: Double) {
+    /// `(sum g, sum g * (x - mean))` where `g` is `dy` through a LeakyReLU whose input was
+    /// `scale * x + shift` (`slope` on its negative side), as BatchNorm's backward needs it.
+    static func activationGradientSums(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, scale: Float, shift: Float,
+                                       slope: Float, mean: Float, count: Int) -> (sum: Double, dot: Double) {
         var sum: Double = 0, dot: Double = 0
-        let m = SIMD8<Float>(repeating: mean)
+        let (m, sc, sh, sl) = (SIMD8<Float>(repeating: mean), SIMD8<Float>(repeating: scale), SIMD8<Float>(repeating: shift),
+                               SIMD8<Float>(repeating: slope))
         var start = 0
         while start < count {
             let end = min(start + block, count)
             var s = SIMD8<Float>(), d = SIMD8<Float>()
             var i = start
             while i + 8 <= end {
-                let gv = load(g, i)
-                s += gv
-                d += gv * (load(x, i) - m)
+                let xv = load(x, i), dyv = load(dy, i)
+                let v = sc * xv + sh
+                let g = (dyv * sl).replacing(with: dyv, where: v .> 0)
+                s += g
+                d += g * (xv - m)
                 i += 8
             }
             var tailSum: Float = 0, tailDot: Float = 0
-            while i < end { tailSum += g[i]; tailDot += g[i] * (x[i] - mean); i += 1 }
+            while i < end {
+                let v = scale * x[i] + shift
+                let g = v > 0 ? dy[i] : dy[i] * slope
+                tailSum += g
+                tailDot += g * (x[i] - mean)
+                i += 1
+            }
             sum += Double(s.sum() + tailSum)
             dot += Double(d.sum() + tailDot)
             start = end

@@ -40,6 +40,10 @@ public struct BatchNorm2d {
     private let savedMean: DoubleBuffer
     private let savedInvStd: DoubleBuffer
     private let savedCount: DoubleBuffer
+    /// Per-channel Float scale and shift the last forward normalised with: backward recomputes
+    /// the LeakyReLU's branch from them and the input, bit for bit as forward took it.
+    private let savedScale: FloatBuffer
+    private let savedShift: FloatBuffer
 
     public init(channels: Int, plane: Int, negativeSlope: Float?, weight: Parameter, bias: Parameter,
                 runningMean: UnsafeMutablePointer<Float>, runningVar: UnsafeMutablePointer<Float>,
@@ -57,6 +61,8 @@ public struct BatchNorm2d {
         savedMean = DoubleBuffer(count: channels)
         savedInvStd = DoubleBuffer(count: channels)
         savedCount = DoubleBuffer(count: 1)
+        savedScale = FloatBuffer(count: channels)
+        savedShift = FloatBuffer(count: channels)
     }
 
     /// Training-mode forward: batch statistics (global ones when `communicator` is given),
@@ -110,9 +116,12 @@ public struct BatchNorm2d {
     private func normalize(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, length: Int,
                            mean: UnsafePointer<Double>, invStd: UnsafePointer<Double>) {
         let (weight, bias, negativeSlope) = (weight, bias, negativeSlope)
+        let savedScale = savedScale.pointer, savedShift = savedShift.pointer
         Parallel.forEach(channels) { c in
             let scale = Float(Double(weight.value[c]) * invStd[c])
             let shift = Float(Double(bias.value[c]) - mean[c] * Double(weight.value[c]) * invStd[c])
+            savedScale[c] = scale
+            savedShift[c] = shift
             let x = input + c * length, y = output + c * length
             if let slope = negativeSlope {
                 for i in 0..<length {
@@ -125,29 +134,30 @@ public struct BatchNorm2d {
         }
     }
 
-    /// Backward of the last training-mode forward. `output` is that forward's output (its sign
-    /// gives the LeakyReLU's branch). `gradInput` may alias `gradOutput`. Writes the local
-    /// gradients of weight and bias; with a `communicator`, the input gradient uses the
-    /// all-reduced sums, as the global batch's statistics demand.
+    /// Backward of the last training-mode forward. `gradInput` may alias `gradOutput`. Writes
+    /// the local gradients of weight and bias; with a `communicator`, the input gradient uses
+    /// the all-reduced sums, as the global batch's statistics demand.
+    ///
+    /// Two passes over `input` and `gradOutput` only: the LeakyReLU's branch is recomputed
+    /// from the input with forward's own scale and shift rather than read from the output, and
+    /// the masked gradient is never stored. (`output` is kept in the signature for callers
+    /// without the fused activation's inputs; it is not read.)
     public func backward(_ input: UnsafePointer<Float>, output: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
                          gradInput: UnsafeMutablePointer<Float>, segments: [Int], communicator: Communicator?) throws {
         let plane = plane
         let length = segments.reduce(0, +) * plane
         let s = sums.pointer
-        let (channels, weight, bias, negativeSlope) = (channels, weight, bias, negativeSlope)
+        let (channels, weight, bias) = (channels, weight, bias)
+        let slope = negativeSlope ?? 1  // slope 1: no activation, the gradient passes unchanged
         let savedMean = savedMean.pointer, savedInvStd = savedInvStd.pointer
+        let savedScale = savedScale.pointer, savedShift = savedShift.pointer
         Parallel.forEach(channels) { c in
-            let x = input + c * length, y = output + c * length
-            let dy = gradOutput + c * length, g = gradInput + c * length
-            if let slope = negativeSlope {
-                for i in 0..<length { g[i] = y[i] > 0 ? dy[i] : dy[i] * slope }
-            } else if UnsafePointer(g) != dy {
-                g.update(from: dy, count: length)
-            }
+            let x = input + c * length, dy = gradOutput + c * length
             // Centre on the Float mean so the Float partial sums do not cancel.
             var sumDy: Double = 0, centered: Double = 0
             forEachSegment(segments) { _, start, size in
-                let part = Reductions.sumAndCenteredDot(g + start * plane, x + start * plane, mean: Float(savedMean[c]), count: size * plane)
+                let part = Reductions.activationGradientSums(dy + start * plane, x + start * plane, scale: savedScale[c], shift: savedShift[c],
+                                                             slope: slope, mean: Float(savedMean[c]), count: size * plane)
                 sumDy += part.sum
                 centered += part.dot
             }
@@ -162,14 +172,18 @@ public struct BatchNorm2d {
         if let communicator { try communicator.allReduceSum(UnsafeMutableBufferPointer(start: s, count: 2 * channels)) }
         let count = savedCount[0]
         Parallel.forEach(channels) { c in
-            let g = gradInput + c * length, x = input + c * length
+            let g = gradInput + c * length, dy = gradOutput + c * length, x = input + c * length
             let mean = savedMean[c], invStd = savedInvStd[c]
+            let (forwardScale, forwardShift) = (savedScale[c], savedShift[c])
             let meanDy = s[c] / count, meanDyXhat = s[channels + c] / count
             let scale = Float(Double(weight.value[c]) * invStd)
-            // dx = gamma * invStd * (dy - mean(dy) - xhat * mean(dy * xhat)), with xhat = (x - mean) * invStd
+            // dx = gamma * invStd * (dy' - mean(dy') - xhat * mean(dy' * xhat)), with xhat = (x - mean) * invStd
+            // and dy' the gradient through the LeakyReLU.
             let a = Float(meanDyXhat * invStd), m = Float(mean), b = Float(meanDy)
             for i in 0..<length {
-                g[i] = scale * (g[i] - b - (x[i] - m) * a)
+                let v = forwardScale * x[i] + forwardShift
+                let through = v > 0 ? dy[i] : dy[i] * slope
+                g[i] = scale * (through - b - (x[i] - m) * a)
             }
         }
     }
