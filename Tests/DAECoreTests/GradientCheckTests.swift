@@ -90,7 +90,7 @@ final class GradientCheckTests: XCTestCase {
         let name = reference.name
         assertClose(fromChannelMajor(y.pointer, batch: n, channels: c, plane: plane), reference.forward(z)[...], "\(name) forward")
         let dy = FloatBuffer(toChannelMajor(r, batch: n, channels: c, plane: plane)), dx = FloatBuffer(count: xCount)
-        try layer.backward(x.pointer, output: y.pointer, gradOutput: dy.pointer, gradInput: dx.pointer, segments: [n], communicator: nil)
+        try layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: dx.pointer, segments: [n], communicator: nil)
         assertClose(fromChannelMajor(dx.pointer, batch: n, channels: c, plane: plane), grad[0..<xCount], "\(name) input gradient")
         assertClose(weight.gradient.array.map(Double.init), grad[xCount..<(xCount + c)], "\(name) weight gradient")
         assertClose(bias.gradient.array.map(Double.init), grad[(xCount + c)...], "\(name) bias gradient")
@@ -105,7 +105,7 @@ final class GradientCheckTests: XCTestCase {
             XCTAssertEqual(Double(running[2 + ch]), 0.9 + 0.1 * unbiased, accuracy: 1e-6)
         }
         // In-place backward (gradInput aliasing gradOutput) gives the same input gradient.
-        try layer.backward(x.pointer, output: y.pointer, gradOutput: dy.pointer, gradInput: dy.pointer, segments: [n], communicator: nil)
+        try layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: dy.pointer, segments: [n], communicator: nil)
         XCTAssertEqual(dy.array, dx.array)
         // Evaluation mode normalises with the running statistics.
         layer.forwardInference(x.pointer, output: y.pointer, batch: n)
@@ -200,7 +200,7 @@ final class GradientCheckTests: XCTestCase {
             let c = FloatBuffer(randomValues(g.patchSize * batch * g.outputPlane, seed: 16).map(Float.init))
             let unfolded = FloatBuffer(count: c.count), folded = FloatBuffer(count: x.count)
             Im2col.unfold(x.pointer, batch: batch, geometry: g, into: unfolded.pointer)
-            Im2col.fold(c.pointer, batch: batch, geometry: g, into: folded.pointer)
+            Im2col.fold(c.pointer, images: 0..<batch, batch: batch, geometry: g, into: folded.pointer)
             let left = zip(unfolded.array, c.array).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
             let right = zip(x.array, folded.array).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
             XCTAssertEqual(left, right, accuracy: 1e-4 * max(1, abs(left)), "side \(side) k\(k) s\(s) p\(p)")

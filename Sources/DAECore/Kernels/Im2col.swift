@@ -5,9 +5,10 @@
 /// Row `(c, ki, kj)` of `col` holds, for every image and output pixel, the input pixel the
 /// kernel tap `(ki, kj)` of channel `c` sees there (0 in the padding).
 ///
-/// `unfold`/`fold` cover the whole batch, split across the compute threads; the `images:`
-/// variants cover one shard slice on the calling thread, with a `col` of that slice alone,
-/// small enough to stay in cache between the slice's GEMM and the fold.
+/// `unfold(_:batch:)` covers the whole batch, split across the compute threads (the
+/// convolutions keep it from forward to backward); the `images:` variants cover one shard
+/// slice on the calling thread, with a `col` of that slice alone, small enough to stay in
+/// cache between the slice's GEMM and the fold.
 public enum Im2col {
     /// Where a `col` buffer's columns come from: images `images` of a batch of `batch` per
     /// channel, image `n` in the columns of image `n - firstColumnImage` of rows that hold
@@ -49,23 +50,10 @@ public enum Im2col {
         for c in 0..<g.channels { unfold(input, channel: c, columns, geometry: g, into: col) }
     }
 
-    /// Folds `col` (`[C*k*k][N*OH*OW]`) back onto `output` (`[C][N][H][W]`), summing where
-    /// patches overlap: the adjoint of `unfold`. `output` is overwritten, starting from 0 or,
-    /// given `initial` (one value per channel, a bias), from that.
-    public static func fold(_ col: UnsafePointer<Float>, batch: Int, geometry g: ConvGeometry, into output: UnsafeMutablePointer<Float>,
-                            startingFrom initial: UnsafePointer<Float>? = nil) {
-        // Rows of channel c only add into channel c's images: (channel, run of images) pairs
-        // run in parallel, as in `unfold`.
-        let runs = imageRuns(channels: g.channels, batch: batch)
-        Parallel.forEach(g.channels * runs) { item in
-            let (c, run) = item.quotientAndRemainder(dividingBy: runs)
-            let columns = Columns(images: (batch * run / runs)..<(batch * (run + 1) / runs), batch: batch, firstColumnImage: 0, columnImages: batch)
-            fold(col, channel: c, columns, geometry: g, into: output, startingFrom: initial?[c] ?? 0)
-        }
-    }
-
-    /// Folds `col` (`[C*k*k][images.count*OH*OW]`, images `images` only) onto those images of
-    /// `output` (`[C][batch][H][W]`), on the calling thread; see `fold`.
+    /// Folds `col` (`[C*k*k][images.count*OH*OW]`, images `images` only) back onto those
+    /// images of `output` (`[C][batch][H][W]`), summing where patches overlap: the adjoint of
+    /// `unfold`, on the calling thread. Those images are overwritten, starting from 0 or, given
+    /// `initial` (one value per channel, a bias), from that.
     public static func fold(_ col: UnsafePointer<Float>, images: Range<Int>, batch: Int, geometry g: ConvGeometry,
                             into output: UnsafeMutablePointer<Float>, startingFrom initial: UnsafePointer<Float>? = nil) {
         let columns = Columns(images: images, batch: batch, firstColumnImage: images.lowerBound, columnImages: images.count)

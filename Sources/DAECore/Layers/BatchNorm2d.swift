@@ -140,9 +140,8 @@ public struct BatchNorm2d {
     ///
     /// Two passes over `input` and `gradOutput` only: the LeakyReLU's branch is recomputed
     /// from the input with forward's own scale and shift rather than read from the output, and
-    /// the masked gradient is never stored. (`output` is kept in the signature for callers
-    /// without the fused activation's inputs; it is not read.)
-    public func backward(_ input: UnsafePointer<Float>, output: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
+    /// the masked gradient is never stored.
+    public func backward(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
                          gradInput: UnsafeMutablePointer<Float>, segments: [Int], communicator: Communicator?) throws {
         let plane = plane
         let length = segments.reduce(0, +) * plane

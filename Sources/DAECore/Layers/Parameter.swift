@@ -76,28 +76,27 @@ public final class ThreadScratch {
 
     public init() {}
 
+    /// Gradient partials of `count` values for `workers` threads.
     func reserve(workers: Int, count: Int) {
-        if let first = floats.first, first.count < count {
-            floats.removeAll()
-            doubles.removeAll()
-        }
-        let size = max(count, floats.first?.count ?? 0)
-        while floats.count < workers {
-            floats.append(FloatBuffer(count: size))
-            doubles.append(DoubleBuffer(count: size))
-        }
+        Self.grow(&floats, workers: workers, count: count)
+        Self.grow(&doubles, workers: workers, count: count)
     }
 
     /// Makes sure each of the threads that will visit `segments` has a column buffer of
     /// `floatsPerImage` times the largest segment. Call before the parallel loop.
     func reserveColumns(for segments: [Int], floatsPerImage: Int) {
-        let workers = min(Parallel.threads, segments.count), count = floatsPerImage * (segments.max() ?? 0)
-        if let first = columnBuffers.first, first.count < count { columnBuffers.removeAll() }
-        while columnBuffers.count < workers { columnBuffers.append(FloatBuffer(count: count)) }
+        Self.grow(&columnBuffers, workers: min(Parallel.threads, segments.count), count: floatsPerImage * (segments.max() ?? 0))
     }
 
     /// Thread `worker`'s column buffer (see `reserveColumns`).
     func columns(_ worker: Int) -> UnsafeMutablePointer<Float> { columnBuffers[worker].pointer }
+
+    /// At least `workers` buffers of at least `count` values; reallocates only to grow.
+    private static func grow<Element>(_ buffers: inout [AlignedBuffer<Element>], workers: Int, count: Int) {
+        if let first = buffers.first, first.count < count { buffers.removeAll() }
+        let size = max(count, buffers.first?.count ?? 0)
+        while buffers.count < workers { buffers.append(AlignedBuffer(count: size)) }
+    }
 }
 
 /// Visits the segments of a batch: `(index, first sample, samples)`.
