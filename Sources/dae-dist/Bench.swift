@@ -39,6 +39,9 @@ struct Bench: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Also time cblas_sgemm on a 1024 square and on the step's own products (single process only).")
     var sgemm = true
 
+    @Flag(help: "With --sgemm, also time the step's products one shape at a time.")
+    var gemmShapes = false
+
     @Flag(help: "Print one JSON object per line instead of a table.")
     var json = false
 
@@ -129,7 +132,27 @@ struct Bench: ParsableCommand {
                 } else {
                     print(String(format: "cblas_sgemm on one step's %d products, batch %d, %d thread(s): %.1f GFLOP/s, %.2f ms", shapes.count, batch, threadCount, gflops, 1000 * seconds))
                 }
+                if gemmShapes { printByShape(shapes) }
                 fflush(nil)
+            }
+        }
+    }
+
+    /// The step's products grouped by exact shape, in the order the step first makes them.
+    private func printByShape(_ shapes: [GemmShape]) {
+        var order: [GemmShape] = [], calls: [GemmShape: Int] = [:]
+        for shape in shapes {
+            if calls[shape] == nil { order.append(shape) }
+            calls[shape, default: 0] += 1
+        }
+        for shape in order {
+            let (seconds, gflops) = Roofline.replay(Array(repeating: shape, count: calls[shape]!))
+            let label = String(format: "%@%@ m %4d n %5d k %5d", shape.transposeA ? "T" : "N", shape.transposeB ? "T" : "N", shape.m, shape.n, shape.k)
+            if json {
+                print(String(format: "{\"impl\": \"openblas\", \"what\": \"sgemm-shape\", \"shape\": \"%@\", \"calls\": %d, \"ms_per_step\": %.3f, \"gflops\": %.2f}",
+                             label, calls[shape]!, 1000 * seconds, gflops))
+            } else {
+                print(String(format: "  %@  x%-3d %8.2f ms  %6.1f GFLOP/s", label, calls[shape]!, 1000 * seconds, gflops))
             }
         }
     }

@@ -50,7 +50,7 @@ public enum BLAS {
 }
 
 /// The arguments of one `BLAS.gemm` call, without its data.
-public struct GemmShape: Sendable, Equatable {
+public struct GemmShape: Sendable, Hashable {
     public let transposeA: Bool, transposeB: Bool
     public let m: Int, n: Int, k: Int
     public let lda: Int, ldb: Int, ldc: Int

@@ -122,15 +122,8 @@ public struct BatchNorm2d {
             let shift = Float(Double(bias.value[c]) - mean[c] * Double(weight.value[c]) * invStd[c])
             savedScale[c] = scale
             savedShift[c] = shift
-            let x = input + c * length, y = output + c * length
-            if let slope = negativeSlope {
-                for i in 0..<length {
-                    let v = scale * x[i] + shift
-                    y[i] = v > 0 ? v : v * slope
-                }
-            } else {
-                for i in 0..<length { y[i] = scale * x[i] + shift }
-            }
+            ChannelMaps.affineLeakyReLU(input + c * length, output + c * length, count: length,
+                                        scale: scale, shift: shift, slope: negativeSlope ?? 1)
         }
     }
 
@@ -179,11 +172,8 @@ public struct BatchNorm2d {
             // dx = gamma * invStd * (dy' - mean(dy') - xhat * mean(dy' * xhat)), with xhat = (x - mean) * invStd
             // and dy' the gradient through the LeakyReLU.
             let a = Float(meanDyXhat * invStd), m = Float(mean), b = Float(meanDy)
-            for i in 0..<length {
-                let v = forwardScale * x[i] + forwardShift
-                let through = v > 0 ? dy[i] : dy[i] * slope
-                g[i] = scale * (through - b - (x[i] - m) * a)
-            }
+            ChannelMaps.batchNormInputGradient(dy, x, g, count: length, forwardScale: forwardScale, forwardShift: forwardShift,
+                                               slope: slope, scale: scale, meanDy: b, mean: m, a: a)
         }
     }
 }
