@@ -8,7 +8,7 @@ public final class MetricsLog {
 
     public init(path: String) throws {
         self.path = path
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         guard let handle = FileHandle(forWritingAtPath: path) else {
             throw TrainingError.cannotWrite(path: path, reason: "cannot open for writing")
         }

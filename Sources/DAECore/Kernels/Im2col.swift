@@ -60,6 +60,18 @@ public enum Im2col {
         for c in 0..<g.channels { fold(col, channel: c, columns, geometry: g, into: output, startingFrom: initial?[c] ?? 0) }
     }
 
+    /// `output[images] = initial + col2im(W^T x source[images])`, where `W` is `[k][patch]`
+    /// and `source` is `[k][batch*plane]`: the transposed convolution's forward and the
+    /// convolution's input gradient, for one shard slice, its columns in `col`.
+    static func multiplyAndFold(weight: UnsafePointer<Float>, k: Int, source: UnsafePointer<Float>, images: Range<Int>, batch: Int,
+                                geometry g: ConvGeometry, col: UnsafeMutablePointer<Float>,
+                                into output: UnsafeMutablePointer<Float>, startingFrom initial: UnsafePointer<Float>? = nil) {
+        let plane = g.outputPlane, patch = g.patchSize
+        BLAS.gemm(transposeA: true, transposeB: false, m: patch, n: images.count * plane, k: k,
+                  a: weight, lda: patch, b: source + images.lowerBound * plane, ldb: batch * plane, c: col, ldc: images.count * plane)
+        fold(col, images: images, batch: batch, geometry: g, into: output, startingFrom: initial)
+    }
+
     /// Runs of images per channel for the parallel loops: one per channel unless there are
     /// fewer channels than threads.
     static func imageRuns(channels: Int, batch: Int) -> Int {

@@ -63,10 +63,8 @@ public struct Conv2d {
                       a: gradOutput + start * plane, lda: width, b: columns + start * plane, ldb: width,
                       c: partial, ldc: patch)
             guard let gradInput else { return }
-            let gradColumns = scratch.columns(worker)
-            BLAS.gemm(transposeA: true, transposeB: false, m: patch, n: size * plane, k: outChannels,
-                      a: weight.value, lda: patch, b: gradOutput + start * plane, ldb: width, c: gradColumns, ldc: size * plane)
-            Im2col.fold(gradColumns, images: start..<(start + size), batch: batch, geometry: geometry, into: gradInput)
+            Im2col.multiplyAndFold(weight: weight.value, k: outChannels, source: gradOutput, images: start..<(start + size), batch: batch,
+                                   geometry: geometry, col: scratch.columns(worker), into: gradInput)
         }
         ChannelOps.sumRowsBySegment(gradOutput, channels: outChannels, plane: plane, segments: segments, into: bias)
     }

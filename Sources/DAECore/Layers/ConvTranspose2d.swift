@@ -39,14 +39,10 @@ public struct ConvTranspose2d {
                         scratch: ThreadScratch) {
         let batch = segments.reduce(0, +)
         let plane = inputHeight * inputWidth
-        let width = batch * plane
-        let patch = geometry.patchSize
-        scratch.reserveColumns(for: segments, floatsPerImage: patch * plane)
+        scratch.reserveColumns(for: segments, floatsPerImage: geometry.patchSize * plane)
         Parallel.forEachSegment(segments) { worker, _, start, size in
-            let columns = scratch.columns(worker)
-            BLAS.gemm(transposeA: true, transposeB: false, m: patch, n: size * plane, k: inChannels,
-                      a: weight.value, lda: patch, b: input + start * plane, ldb: width, c: columns, ldc: size * plane)
-            Im2col.fold(columns, images: start..<(start + size), batch: batch, geometry: geometry, into: output, startingFrom: bias?.value)
+            Im2col.multiplyAndFold(weight: weight.value, k: inChannels, source: input, images: start..<(start + size), batch: batch,
+                                   geometry: geometry, col: scratch.columns(worker), into: output, startingFrom: bias?.value)
         }
     }
 
