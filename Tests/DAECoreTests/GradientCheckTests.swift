@@ -173,10 +173,15 @@ final class GradientCheckTests: XCTestCase {
     }
 
     /// `fold` is the adjoint of `unfold`: <unfold(x), c> == <x, fold(c)> for any x, c.
-    /// im2col by its definition, for the general loops and the halving convolutions' own
-    /// kernel (3x3, stride 2, padding 1, even side) alike: exactly equal.
+    /// The geometries the im2col tests cover: the general loops, and the halving convolutions'
+    /// own kernel (3x3, stride 2, padding 1, even side) at row lengths on and off its 4-pair
+    /// vector steps (3, 4, 5, 7 and 14 output columns; the model's are 14 and 7).
+    static let im2colGeometries = [(7, 3, 2, 1), (6, 3, 1, 1), (5, 4, 1, 0), (8, 3, 2, 0),
+                                   (6, 3, 2, 1), (8, 3, 2, 1), (10, 3, 2, 1), (14, 3, 2, 1), (28, 3, 2, 1)]
+
+    /// im2col by its definition: exactly equal.
     func testUnfoldMatchesItsDefinition() {
-        for (side, k, s, p) in [(7, 3, 2, 1), (8, 3, 2, 1), (6, 3, 1, 1), (5, 4, 1, 0)] {
+        for (side, k, s, p) in Self.im2colGeometries {
             let g = ConvGeometry(channels: 2, height: side, width: side, kernel: k, stride: s, padding: p)
             let batch = 3, (oh, ow) = (g.outHeight, g.outWidth)
             let x = FloatBuffer(randomValues(2 * batch * side * side, seed: 17).map(Float.init))
@@ -192,8 +197,28 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
+    /// col2im by its definition, on small integers so that every order of the sums is exact.
+    func testFoldMatchesItsDefinition() {
+        for (side, k, s, p) in Self.im2colGeometries {
+            let g = ConvGeometry(channels: 2, height: side, width: side, kernel: k, stride: s, padding: p)
+            let batch = 3, (oh, ow) = (g.outHeight, g.outWidth)
+            let col = FloatBuffer(randomValues(g.patchSize * batch * g.outputPlane, seed: 18).map { Float(($0 * 16).rounded()) })
+            let initial = FloatBuffer([3, -5])
+            let folded = FloatBuffer(count: 2 * batch * side * side)
+            Im2col.fold(col.pointer, images: 0..<batch, batch: batch, geometry: g, into: folded.pointer, startingFrom: initial.pointer)
+            var expected = [Float](repeating: 0, count: folded.count)
+            for c in 0..<2 { for i in 0..<(batch * side * side) { expected[c * batch * side * side + i] = initial[c] } }
+            for c in 0..<2 { for ki in 0..<k { for kj in 0..<k { for n in 0..<batch { for y in 0..<oh { for xo in 0..<ow {
+                let (iy, ix) = (y * s - p + ki, xo * s - p + kj)
+                guard iy >= 0 && iy < side && ix >= 0 && ix < side else { continue }
+                expected[((c * batch + n) * side + iy) * side + ix] += col[((c * k + ki) * k + kj) * batch * oh * ow + (n * oh + y) * ow + xo]
+            } } } } } }
+            XCTAssertEqual(folded.array, expected, "side \(side) k\(k) s\(s) p\(p)")
+        }
+    }
+
     func testFoldIsAdjointOfUnfold() {
-        for (side, k, s, p) in [(7, 3, 2, 1), (6, 3, 1, 1), (5, 4, 1, 0), (8, 3, 2, 0), (8, 3, 2, 1)] {
+        for (side, k, s, p) in Self.im2colGeometries {
             let g = ConvGeometry(channels: 2, height: side, width: side, kernel: k, stride: s, padding: p)
             let batch = 3
             let x = FloatBuffer(randomValues(2 * batch * side * side, seed: 15).map(Float.init))
