@@ -41,11 +41,11 @@ final class GradientCheckTests: XCTestCase {
                            weight: weight.parameter, bias: bias.parameter)
         let o = layer.outputHeight
         let x = FloatBuffer(toChannelMajor(Array(z[0..<xCount]), batch: n, channels: c, plane: h * h))
-        let y = FloatBuffer(count: n * oc * o * o), columns = FloatBuffer(count: layer.columnsCount(batch: n))
-        layer.forward(x.pointer, output: y.pointer, segments: [n], columns: columns.pointer)
+        let y = FloatBuffer(count: n * oc * o * o)
+        layer.forward(x.pointer, output: y.pointer, segments: [n], scratch: ThreadScratch())
         assertClose(fromChannelMajor(y.pointer, batch: n, channels: oc, plane: o * o), reference.forward(z)[...], "Conv2d forward")
         let dy = FloatBuffer(toChannelMajor(r, batch: n, channels: oc, plane: o * o)), dx = FloatBuffer(count: xCount)
-        layer.backward(columns: columns.pointer, gradOutput: dy.pointer, gradInput: dx.pointer, segments: [n], scratch: ThreadScratch())
+        layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: dx.pointer, segments: [n], scratch: ThreadScratch())
         assertClose(fromChannelMajor(dx.pointer, batch: n, channels: c, plane: h * h), grad[0..<xCount], "Conv2d input gradient")
         assertClose(weight.gradient.array.map(Double.init), grad[xCount..<(xCount + wCount)], "Conv2d weight gradient")
         assertClose(bias.gradient.array.map(Double.init), grad[(xCount + wCount)...], "Conv2d bias gradient")
@@ -186,7 +186,7 @@ final class GradientCheckTests: XCTestCase {
             let batch = 3, (oh, ow) = (g.outHeight, g.outWidth)
             let x = FloatBuffer(randomValues(2 * batch * side * side, seed: 17).map(Float.init))
             let col = FloatBuffer(count: g.patchSize * batch * g.outputPlane)
-            Im2col.unfold(x.pointer, batch: batch, geometry: g, into: col.pointer)
+            Im2col.unfold(x.pointer, images: 0..<batch, batch: batch, geometry: g, into: col.pointer)
             var expected = [Float](repeating: 0, count: col.count)
             for c in 0..<2 { for ki in 0..<k { for kj in 0..<k { for n in 0..<batch { for y in 0..<oh { for xo in 0..<ow {
                 let (iy, ix) = (y * s - p + ki, xo * s - p + kj)
@@ -224,7 +224,7 @@ final class GradientCheckTests: XCTestCase {
             let x = FloatBuffer(randomValues(2 * batch * side * side, seed: 15).map(Float.init))
             let c = FloatBuffer(randomValues(g.patchSize * batch * g.outputPlane, seed: 16).map(Float.init))
             let unfolded = FloatBuffer(count: c.count), folded = FloatBuffer(count: x.count)
-            Im2col.unfold(x.pointer, batch: batch, geometry: g, into: unfolded.pointer)
+            Im2col.unfold(x.pointer, images: 0..<batch, batch: batch, geometry: g, into: unfolded.pointer)
             Im2col.fold(c.pointer, images: 0..<batch, batch: batch, geometry: g, into: folded.pointer)
             let left = zip(unfolded.array, c.array).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
             let right = zip(x.array, folded.array).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }

@@ -5,10 +5,9 @@
 /// Row `(c, ki, kj)` of `col` holds, for every image and output pixel, the input pixel the
 /// kernel tap `(ki, kj)` of channel `c` sees there (0 in the padding).
 ///
-/// `unfold(_:batch:)` covers the whole batch, split across the compute threads (the
-/// convolutions keep it from forward to backward); the `images:` variants cover one shard
-/// slice on the calling thread, with a `col` of that slice alone, small enough to stay in
-/// cache between the slice's GEMM and the fold.
+/// Both directions cover one shard slice (a run of images) on the calling thread, with a
+/// `col` of that slice alone: a per-thread buffer small enough to stay in cache between the
+/// slice's unfold, GEMMs and fold. No layer keeps a whole batch's `col`.
 public enum Im2col {
     /// Where a `col` buffer's columns come from: images `images` of a batch of `batch` per
     /// channel, image `n` in the columns of image `n - firstColumnImage` of rows that hold
@@ -28,18 +27,6 @@ public enum Im2col {
         let last = g.width - 1 + g.padding - tap
         let hi = last < 0 ? 0 : min(g.outWidth, last / g.stride + 1)
         return (min(lo, hi), hi)
-    }
-
-    /// Unfolds `input` (`[C][N][H][W]`) into `col` (`[C*k*k][N*OH*OW]`).
-    public static func unfold(_ input: UnsafePointer<Float>, batch: Int, geometry g: ConvGeometry, into col: UnsafeMutablePointer<Float>) {
-        // Every (channel, run of images) fills its own stretch of the rows, so they run in
-        // parallel; a single-channel input (the first convolution) is split by images.
-        let runs = imageRuns(channels: g.channels, batch: batch)
-        Parallel.forEach(g.channels * runs) { item in
-            let (c, run) = item.quotientAndRemainder(dividingBy: runs)
-            let columns = Columns(images: (batch * run / runs)..<(batch * (run + 1) / runs), batch: batch, firstColumnImage: 0, columnImages: batch)
-            unfold(input, channel: c, columns, geometry: g, into: col)
-        }
     }
 
     /// Unfolds images `images` of `input` (`[C][batch][H][W]`) into `col`
@@ -70,12 +57,6 @@ public enum Im2col {
         BLAS.gemm(transposeA: true, transposeB: false, m: patch, n: images.count * plane, k: k,
                   a: weight, lda: patch, b: source + images.lowerBound * plane, ldb: batch * plane, c: col, ldc: images.count * plane)
         fold(col, images: images, batch: batch, geometry: g, into: output, startingFrom: initial)
-    }
-
-    /// Runs of images per channel for the parallel loops: one per channel unless there are
-    /// fewer channels than threads.
-    static func imageRuns(channels: Int, batch: Int) -> Int {
-        min(batch, max(1, (Parallel.threads + channels - 1) / channels))
     }
 
     @inline(__always)

@@ -24,34 +24,35 @@ public struct Conv2d {
     public var outputHeight: Int { geometry.outHeight }
     public var outputWidth: Int { geometry.outWidth }
 
-    /// Floats of the im2col buffer ("columns", `[C*k*k][N*OH*OW]`) that `forward` fills and
-    /// `backward` reads: kept from one to the other instead of unfolding the input twice.
-    public func columnsCount(batch: Int) -> Int { geometry.patchSize * batch * geometry.outputPlane }
-
     /// `output[OC][N*P] = W[OC][C*k*k] x im2col(input) + bias`, one GEMM per batch segment:
     /// OpenBLAS's result for a column depends on where it falls in the product (tail columns
-    /// take other kernels), so a segment is always multiplied alone, wherever it sits.
+    /// take other kernels), so a segment is always multiplied alone, wherever it sits. Each
+    /// segment is unfolded into a per-thread buffer just before its GEMM, while in cache.
     public func forward(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, segments: [Int],
-                        columns: UnsafeMutablePointer<Float>) {
+                        scratch: ThreadScratch) {
         let batch = segments.reduce(0, +)
         let plane = geometry.outputPlane
         let width = batch * plane
-        Im2col.unfold(input, batch: batch, geometry: geometry, into: columns)
+        let patch = geometry.patchSize
+        scratch.reserveColumns(for: segments, floatsPerImage: patch * plane)
         // The output starts as the bias and the GEMM adds onto it (beta 1): one pass over the
         // output instead of BLAS zeroing it and a second pass adding the bias.
         ChannelOps.fillWithBias(output, bias: bias.value, channels: outChannels, length: width)
-        Parallel.forEachSegment(segments) { _, _, start, size in
-            BLAS.gemm(transposeA: false, transposeB: false, m: outChannels, n: size * plane, k: geometry.patchSize,
-                      a: weight.value, lda: geometry.patchSize, b: columns + start * plane, ldb: width,
+        Parallel.forEachSegment(segments) { worker, _, start, size in
+            let columns = scratch.columns(worker)
+            Im2col.unfold(input, images: start..<(start + size), batch: batch, geometry: geometry, into: columns)
+            BLAS.gemm(transposeA: false, transposeB: false, m: outChannels, n: size * plane, k: patch,
+                      a: weight.value, lda: patch, b: columns, ldb: size * plane,
                       beta: 1, c: output + start * plane, ldc: width)
         }
     }
 
-    /// Gradients of the weight and bias from `gradOutput` and the `columns` of this batch's
-    /// `forward`, summed over the batch segment by segment (see `Parameter`), and of the input
-    /// when `gradInput` is given: per segment, its columns' gradient goes to a per-thread buffer
-    /// and is folded at once, while still in cache.
-    public func backward(columns: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
+    /// Gradients of the weight and bias from `gradOutput` and `input`, summed over the batch
+    /// segment by segment (see `Parameter`), and of the input when `gradInput` is given. Per
+    /// segment, one per-thread buffer holds its im2col again (cheaper than keeping the whole
+    /// batch's from forward: that is several times the cache) and then its columns' gradient,
+    /// folded at once.
+    public func backward(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
                          gradInput: UnsafeMutablePointer<Float>?, segments: [Int], scratch: ThreadScratch) {
         let batch = segments.reduce(0, +)
         let plane = geometry.outputPlane
@@ -59,12 +60,14 @@ public struct Conv2d {
         let patch = geometry.patchSize
         scratch.reserveColumns(for: segments, floatsPerImage: patch * plane)
         weight.sumOverSegments(segments, scratch: scratch) { worker, start, size, partial in
+            let columns = scratch.columns(worker)
+            Im2col.unfold(input, images: start..<(start + size), batch: batch, geometry: geometry, into: columns)
             BLAS.gemm(transposeA: false, transposeB: true, m: outChannels, n: patch, k: size * plane,
-                      a: gradOutput + start * plane, lda: width, b: columns + start * plane, ldb: width,
+                      a: gradOutput + start * plane, lda: width, b: columns, ldb: size * plane,
                       c: partial, ldc: patch)
             guard let gradInput else { return }
             Im2col.multiplyAndFold(weight: weight.value, k: outChannels, source: gradOutput, images: start..<(start + size), batch: batch,
-                                   geometry: geometry, col: scratch.columns(worker), into: gradInput)
+                                   geometry: geometry, col: columns, into: gradInput)
         }
         ChannelOps.sumRowsBySegment(gradOutput, channels: outChannels, plane: plane, segments: segments, into: bias)
     }

@@ -39,8 +39,6 @@ public final class Autoencoder {
     let deconv1Out: FloatBuffer, act4: FloatBuffer
     let deconv2Out: FloatBuffer, act5: FloatBuffer
     let logits: FloatBuffer
-    // Each convolution's im2col of its input, from forward to backward.
-    let conv1Columns: FloatBuffer, conv2Columns: FloatBuffer, conv3Columns: FloatBuffer
     // Backward scratch: two ping-pong gradient buffers, the latent's gradient.
     let gradA: FloatBuffer, gradB: FloatBuffer, gradLatent: FloatBuffer
     /// Per-thread weight-gradient partials and one shard slice's im2col (see `ThreadScratch`).
@@ -106,9 +104,6 @@ public final class Autoencoder {
         logits = FloatBuffer(count: n * 784); output = FloatBuffer(count: n * 784)
         gradA = FloatBuffer(count: 32 * n * 784); gradB = FloatBuffer(count: 32 * n * 784)
         gradLatent = FloatBuffer(count: n * latentDim)
-        conv1Columns = FloatBuffer(count: conv1.columnsCount(batch: n))
-        conv2Columns = FloatBuffer(count: conv2.columnsCount(batch: n))
-        conv3Columns = FloatBuffer(count: conv3.columnsCount(batch: n))
     }
 
     /// The communicator BatchNorm reduces its statistics through: none in `local` mode.
@@ -134,11 +129,11 @@ public final class Autoencoder {
                 norm.forwardInference(x.pointer, output: y.pointer, batch: batch)
             }
         }
-        conv1.forward(input.pointer, output: conv1Out.pointer, segments: segments, columns: conv1Columns.pointer)
+        conv1.forward(input.pointer, output: conv1Out.pointer, segments: segments, scratch: threadScratch)
         try normalize(norm1, conv1Out, act1)
-        conv2.forward(act1.pointer, output: conv2Out.pointer, segments: segments, columns: conv2Columns.pointer)
+        conv2.forward(act1.pointer, output: conv2Out.pointer, segments: segments, scratch: threadScratch)
         try normalize(norm2, conv2Out, act2)
-        conv3.forward(act2.pointer, output: conv3Out.pointer, segments: segments, columns: conv3Columns.pointer)
+        conv3.forward(act2.pointer, output: conv3Out.pointer, segments: segments, scratch: threadScratch)
         try normalize(norm3, conv3Out, act3)
         Layout.channelMajorToSampleMajor(act3.pointer, into: flat.pointer, channels: 64, batch: batch, plane: 49)
         encoderLinear.forward(flat.pointer, output: latentPre.pointer, segments: segments)
@@ -211,15 +206,15 @@ public final class Autoencoder {
         Layout.sampleMajorToChannelMajor(b, into: a, channels: 64, batch: batch, plane: 49)
         try normBackward(norm3, conv3Out, a)
         try ready("encoder.encoder.7")
-        conv3.backward(columns: conv3Columns.pointer, gradOutput: a, gradInput: b, segments: segments, scratch: threadScratch)
+        conv3.backward(act2.pointer, gradOutput: a, gradInput: b, segments: segments, scratch: threadScratch)
         try ready("encoder.encoder.6")
         try normBackward(norm2, conv2Out, b)
         try ready("encoder.encoder.4")
-        conv2.backward(columns: conv2Columns.pointer, gradOutput: b, gradInput: a, segments: segments, scratch: threadScratch)
+        conv2.backward(act1.pointer, gradOutput: b, gradInput: a, segments: segments, scratch: threadScratch)
         try ready("encoder.encoder.3")
         try normBackward(norm1, conv1Out, a)
         try ready("encoder.encoder.1")
-        conv1.backward(columns: conv1Columns.pointer, gradOutput: a, gradInput: nil, segments: segments, scratch: threadScratch)
+        conv1.backward(input.pointer, gradOutput: a, gradInput: nil, segments: segments, scratch: threadScratch)
         try ready("encoder.encoder.0")
     }
 }
