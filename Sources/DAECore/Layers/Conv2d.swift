@@ -35,12 +35,12 @@ public struct Conv2d {
         let width = batch * plane
         let patch = geometry.patchSize
         scratch.reserveColumns(for: segments, floatsPerImage: patch * plane)
-        // The output starts as the bias and the GEMM adds onto it (beta 1): one pass over the
-        // output instead of BLAS zeroing it and a second pass adding the bias.
-        ChannelOps.fillWithBias(output, bias: bias.value, channels: outChannels, length: width)
         Parallel.forEachSegment(segments) { worker, _, start, size in
             let columns = scratch.columns(worker)
             Im2col.unfold(input, images: start..<(start + size), batch: batch, geometry: geometry, into: columns)
+            // The slice's output starts as the bias and the GEMM adds onto it (beta 1): one
+            // pass, in cache, instead of BLAS zeroing it and a second pass adding the bias.
+            for c in 0..<outChannels { (output + c * width + start * plane).update(repeating: bias.value[c], count: size * plane) }
             BLAS.gemm(transposeA: false, transposeB: false, m: outChannels, n: size * plane, k: patch,
                       a: weight.value, lda: patch, b: columns, ldb: size * plane,
                       beta: 1, c: output + start * plane, ldc: width)

@@ -111,11 +111,6 @@ func forEachSegment(_ segments: [Int], _ body: (Int, Int, Int) -> Void) {
 
 /// Per-channel helpers for channel-major (`[C][N*plane]`) activations.
 enum ChannelOps {
-    /// `data[c][i] = bias[c]`.
-    static func fillWithBias(_ data: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, channels: Int, length: Int) {
-        Parallel.forEach(channels) { c in (data + c * length).update(repeating: bias[c], count: length) }
-    }
-
     /// `parameter.gradient[j] = sum over rows n of data[n][j]` (sample-major data), in Double
     /// per segment of rows.
     static func sumColumns(_ data: UnsafePointer<Float>, rows: Int, columns: Int, segments: [Int], into parameter: Parameter) {
