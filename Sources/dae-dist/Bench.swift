@@ -42,6 +42,9 @@ struct Bench: ParsableCommand {
     @Flag(help: "With --sgemm, also time the step's products one shape at a time.")
     var gemmShapes = false
 
+    @Flag(help: "Also time each convolution layer alone, forward and backward, as a step runs it (single process only).")
+    var layers = false
+
     @Flag(help: "Print one JSON object per line instead of a table.")
     var json = false
 
@@ -88,7 +91,29 @@ struct Bench: ParsableCommand {
             }
         }
         if sgemm && communicator.size == 1 { try printRoofline() }
+        if layers && communicator.size == 1 { printLayers() }
         if printer { printBatchAssembly(batch: 128) }
+    }
+
+    /// Each convolution's forward and backward alone, at every batch size and thread count.
+    private func printLayers() {
+        for threadCount in threads {
+            ComputeThreads.set(threadCount)
+            for batch in batchSizes {
+                let segments = (try? StepSetup.slices(batch: batch, communicator: SingleProcessCommunicator())) ?? [batch]
+                if !json { print("layers alone, batch \(batch) in \(segments.count) slices, \(threadCount) thread(s): forward ms, backward ms, GFLOP/s") }
+                for row in LayerBench.run(segments: segments, repeats: repeats) {
+                    let gflops = Double(row.flops) / (row.forwardMs + row.backwardMs) / 1e6
+                    if json {
+                        print(String(format: "{\"impl\": \"dae-dist\", \"what\": \"layer\", \"layer\": \"%@\", \"threads\": %d, \"batch\": %d, \"forward_ms\": %.3f, \"backward_ms\": %.3f, \"gflops\": %.2f}",
+                                     row.name, threadCount, batch, row.forwardMs, row.backwardMs, gflops))
+                    } else {
+                        print(String(format: "  %-8@ %8.2f %8.2f %8.1f", row.name as NSString, row.forwardMs, row.backwardMs, gflops))
+                    }
+                }
+                fflush(nil)
+            }
+        }
     }
 
     /// What feeding a step costs: gathering a batch of shard images and adding their noise.
@@ -197,9 +222,14 @@ struct StepSetup {
     let batch: Int
     let segments: [Int]
 
-    init(batch globalBatch: Int, latentDim: Int, batchNorm: BatchNormStatistics, communicator: Communicator) throws {
+    /// This rank's shard slices of a global batch, with the default 24 shards.
+    static func slices(batch globalBatch: Int, communicator: Communicator) throws -> [Int] {
         let plan = try ShardPlan(trainCount: 60_000, shards: min(24, globalBatch), globalBatch: globalBatch, worldSize: communicator.size)
-        segments = plan.shardsOwned(rank: communicator.rank, worldSize: communicator.size).map { plan.sliceSizes[$0] }
+        return plan.shardsOwned(rank: communicator.rank, worldSize: communicator.size).map { plan.sliceSizes[$0] }
+    }
+
+    init(batch globalBatch: Int, latentDim: Int, batchNorm: BatchNormStatistics, communicator: Communicator) throws {
+        segments = try Self.slices(batch: globalBatch, communicator: communicator)
         batch = segments.reduce(0, +)
         let model = Autoencoder(latentDim: latentDim, maxBatch: batch, batchNormStatistics: batchNorm, communicator: communicator, seed: 0)
         step = TrainingStep(model: model, optimizer: Adam(parameterCount: model.parameters.count))

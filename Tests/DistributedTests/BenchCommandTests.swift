@@ -31,6 +31,24 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertNotNil(reports.first { $0["what"] as? String == "sgemm-1024" })
     }
 
+    /// `--layers` times the six convolutions alone, with their FLOPs; `--gemm-shapes` the
+    /// step's products shape by shape, each shape's calls adding up to the whole step's.
+    func testLayerAndShapeBreakdowns() throws {
+        let result = try Subprocess.run(MPIRun.executable, quick + ["--layers", "--gemm-shapes"])
+        XCTAssertEqual(result.status, 0, result.output)
+        let reports = try lines(result.output)
+        let layers = reports.filter { $0["what"] as? String == "layer" }
+        XCTAssertEqual(layers.compactMap { $0["layer"] as? String }, ["conv1", "conv2", "conv3", "deconv1", "deconv2", "deconv3"])
+        for layer in layers {
+            XCTAssertGreaterThan(layer["forward_ms"] as? Double ?? 0, 0)
+            XCTAssertGreaterThan(layer["backward_ms"] as? Double ?? 0, 0)
+            XCTAssertGreaterThan(layer["gflops"] as? Double ?? 0, 0)
+        }
+        let shapes = reports.filter { $0["what"] as? String == "sgemm-shape" }
+        let products = try XCTUnwrap(reports.first { $0["what"] as? String == "sgemm-step-products" })
+        XCTAssertEqual(shapes.reduce(0) { $0 + ($1["calls"] as? Int ?? 0) }, products["calls"] as? Int)
+    }
+
     func testTwoRanksReportCommunication() throws {
         let result = try MPIRun.run(ranks: 2, quick)
         XCTAssertEqual(result.status, 0, result.output)
