@@ -1,4 +1,4 @@
-/// `nn.Conv2d` with a square kernel, as im2col + one GEMM over the whole batch.
+/// `nn.Conv2d` with a square kernel, as im2col + GEMM, one shard slice (segment) at a time.
 ///
 /// Activations are channel-major, `[C][N][H][W]`; the weight is PyTorch's `[out][in][k][k]`.
 /// `backward` overwrites the parameter gradients (each parameter is used once per step).
