@@ -3,7 +3,8 @@
 // notes). For each layer it times forward (training), backward-data and backward-weights (with
 // bias), on the whole batch and on the 24 shard slices of it that dae-dist must multiply one
 // at a time (10 or 11 images; world-size invariance), letting oneDNN pick its own (blocked)
-// layouts and leaving out the reorders into them: oneDNN's best case.
+// layouts (oneDNN's best case), and separately what reordering each slice's activations
+// between dae-dist's channel-major layout and those would add.
 //
 //   apt-get install -y libdnnl-dev
 //   g++ -O2 -std=c++17 bench/onednn_convs.cpp -o /tmp/onednn_convs -ldnnl
@@ -57,11 +58,27 @@ static memory filled(const memory::desc& desc, const engine& eng) {
     return m;
 }
 
-struct Times { double forward, backwardData, backwardWeights; };
+struct Times { double forward, backwardData, backwardWeights, reorders; };
+
+// Moves between dae-dist's layout and oneDNN's: images [0, batch) of a channel-major
+// `[C][fullBatch][side][side]` buffer (a strided view) to `blocked` and back, median ms each way.
+static std::pair<double, double> reorderMs(const engine& eng, stream& s, const memory::desc& blocked, int batch, int fullBatch,
+                                           int channels, int side) {
+    memory::dims dims = {batch, channels, side, side};
+    memory::dims strides = {side * side, memory::dim(fullBatch) * side * side, side, 1};
+    auto plainDesc = memory::desc(dims, dt::f32, strides);
+    memory plain(memory::desc({memory::dim(fullBatch) * channels * side * side}, dt::f32, tag::x), eng);
+    memory view(plainDesc, eng, plain.get_data_handle());
+    auto inside = filled(blocked, eng);
+    reorder in(view, inside), out(inside, view);
+    double toBlocked = medianMs([&] { in.execute(s, view, inside); s.wait(); });
+    double fromBlocked = medianMs([&] { out.execute(s, inside, view); s.wait(); });
+    return {toBlocked, fromBlocked};
+}
 
 // Forward, backward-data and backward-weights of one convolution-like primitive family.
 template <class Fwd, class BwdData, class BwdWeights>
-static Times time(algorithm algo, int batch, int ic, int oc, int inSide, int outSide, int stride, int padL, int padR) {
+static Times time(algorithm algo, int batch, int fullBatch, int ic, int oc, int inSide, int outSide, int stride, int padL, int padR) {
     engine eng(engine::kind::cpu, 0);
     stream s(eng);
     memory::dims strides = {stride, stride}, padLeft = {padL, padL}, padRight = {padR, padR};
@@ -94,47 +111,55 @@ static Times time(algorithm algo, int batch, int ic, int oc, int inSide, int out
         backwardWeights.execute(s, {{DNNL_ARG_SRC, x3}, {DNNL_ARG_DIFF_WEIGHTS, dw}, {DNNL_ARG_DIFF_BIAS, db}, {DNNL_ARG_DIFF_DST, dy3}});
         s.wait();
     });
+
+    // Without oneDNN's layout end to end, every call reorders its activations: the input in
+    // (forward and weight gradient), the output out, the output gradient in, the input
+    // gradient out.
+    auto source = reorderMs(eng, s, fpd.src_desc(), batch, fullBatch, ic, inSide);
+    auto destination = reorderMs(eng, s, fpd.dst_desc(), batch, fullBatch, oc, outSide);
+    t.reorders = 2 * source.first + destination.second + destination.first + source.second;
     return t;
 }
 
 // The layer's three products, as oneDNN deconvolution (`asDeconvolution`) or convolution.
-static Times timeLayer(const Layer& l, int batch, bool asDeconvolution) {
+static Times timeLayer(const Layer& l, int batch, int fullBatch, bool asDeconvolution) {
     if (!l.transposed)
         return time<convolution_forward, convolution_backward_data, convolution_backward_weights>(
-            algorithm::convolution_direct, batch, l.inChannels, l.outChannels, l.inSide, l.outSide, l.stride, l.padLeft, l.padRight);
+            algorithm::convolution_direct, batch, fullBatch, l.inChannels, l.outChannels, l.inSide, l.outSide, l.stride, l.padLeft, l.padRight);
     if (asDeconvolution)
         return time<deconvolution_forward, deconvolution_backward_data, deconvolution_backward_weights>(
-            algorithm::deconvolution_direct, batch, l.inChannels, l.outChannels, l.inSide, l.outSide, l.stride, l.padLeft, l.padRight);
+            algorithm::deconvolution_direct, batch, fullBatch, l.inChannels, l.outChannels, l.inSide, l.outSide, l.stride, l.padLeft, l.padRight);
     // The adjoint convolution (out -> in, padding 1 on both sides): its backward-data is this
     // layer's forward and its forward this layer's backward-data.
     Times c = time<convolution_forward, convolution_backward_data, convolution_backward_weights>(
-        algorithm::convolution_direct, batch, l.outChannels, l.inChannels, l.outSide, l.inSide, l.stride, l.padLeft, l.padLeft);
-    return {c.backwardData, c.forward, c.backwardWeights};
+        algorithm::convolution_direct, batch, fullBatch, l.outChannels, l.inChannels, l.outSide, l.inSide, l.stride, l.padLeft, l.padLeft);
+    return {c.backwardData, c.forward, c.backwardWeights, c.reorders};
 }
 
 // The batch's 24 shard slices, one call each (dae-dist's shard plan: the first batch % 24
 // slices one image larger).
 static Times timeSlices(const Layer& l, int batch, bool asDeconvolution) {
     int shards = std::min(24, batch), base = batch / shards, extra = batch % shards;
-    Times large = timeLayer(l, base + 1, asDeconvolution), small = timeLayer(l, base, asDeconvolution);
+    Times large = timeLayer(l, base + 1, batch, asDeconvolution), small = timeLayer(l, base, batch, asDeconvolution);
     auto total = [&](double a, double b) { return extra * a + (shards - extra) * b; };
     return {total(large.forward, small.forward), total(large.backwardData, small.backwardData),
-            total(large.backwardWeights, small.backwardWeights)};
+            total(large.backwardWeights, small.backwardWeights), total(large.reorders, small.reorders)};
 }
 
 int main(int argc, char** argv) {
     int batch = argc > 1 ? std::atoi(argv[1]) : 256;
     std::printf("oneDNN %d.%d.%d, batch %d, ms per step (forward, backward-data, backward-weights+bias; sum)\n",
                 dnnl_version()->major, dnnl_version()->minor, dnnl_version()->patch, batch);
-    std::printf("%-25s %28s %28s\n", "layer", "whole batch", "24 slices");
+    std::printf("%-25s %28s %28s %9s\n", "layer", "whole batch", "24 slices", "reorders");
     for (const Layer& l : layers) {
         for (bool asDeconvolution : l.transposed ? std::vector<bool>{true, false} : std::vector<bool>{false}) {
-            Times whole = timeLayer(l, batch, asDeconvolution), sliced = timeSlices(l, batch, asDeconvolution);
+            Times whole = timeLayer(l, batch, batch, asDeconvolution), sliced = timeSlices(l, batch, asDeconvolution);
             char label[64];
             std::snprintf(label, sizeof label, "%s%s", l.name, !l.transposed ? "" : asDeconvolution ? " (deconvolution)" : " (as convolution)");
-            std::printf("%-25s %6.2f %6.2f %6.2f = %6.2f %6.2f %6.2f %6.2f = %6.2f\n", label, whole.forward, whole.backwardData,
+            std::printf("%-25s %6.2f %6.2f %6.2f = %6.2f %6.2f %6.2f %6.2f = %6.2f %9.2f\n", label, whole.forward, whole.backwardData,
                         whole.backwardWeights, whole.forward + whole.backwardData + whole.backwardWeights, sliced.forward,
-                        sliced.backwardData, sliced.backwardWeights, sliced.forward + sliced.backwardData + sliced.backwardWeights);
+                        sliced.backwardData, sliced.backwardWeights, sliced.forward + sliced.backwardData + sliced.backwardWeights,
+                        sliced.reorders);
         }
     }
 }
