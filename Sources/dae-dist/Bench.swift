@@ -18,7 +18,7 @@ struct Bench: ParsableCommand {
     @Option(name: .customLong("batch-sizes"), parsing: .upToNextOption, help: "Global batch sizes to time.")
     var batchSizes: [Int] = [64, 128, 256]
 
-    @Option(parsing: .upToNextOption, help: "Compute thread counts per rank to time (BLAS and the element-wise loops).")
+    @Option(parsing: .upToNextOption, help: "Compute thread counts per rank to time (they share out the shard slices; BLAS stays at one).")
     var threads: [Int] = [1, 2]
 
     @Option(name: .customLong("latent-dim"), help: "Latent size.")
@@ -91,16 +91,16 @@ struct Bench: ParsableCommand {
             }
         }
         if sgemm && communicator.size == 1 { try printRoofline() }
-        if layers && communicator.size == 1 { printLayers() }
+        if layers && communicator.size == 1 { try printLayers() }
         if printer { printBatchAssembly(batch: 128) }
     }
 
     /// Each convolution's forward and backward alone, at every batch size and thread count.
-    private func printLayers() {
+    private func printLayers() throws {
         for threadCount in threads {
             ComputeThreads.set(threadCount)
             for batch in batchSizes {
-                let segments = (try? StepSetup.slices(batch: batch, communicator: SingleProcessCommunicator())) ?? [batch]
+                let segments = try StepSetup.slices(batch: batch, communicator: SingleProcessCommunicator())
                 if !json { print("layers alone, batch \(batch) in \(segments.count) slices, \(threadCount) thread(s): forward ms, backward ms, GFLOP/s") }
                 for row in LayerBench.run(segments: segments, repeats: repeats) {
                     let gflops = Double(row.flops) / (row.forwardMs + row.backwardMs) / 1e6
@@ -172,7 +172,8 @@ struct Bench: ParsableCommand {
         }
         for shape in order {
             let (seconds, gflops) = Roofline.replay(Array(repeating: shape, count: calls[shape]!))
-            let label = String(format: "%@%@ m %4d n %5d k %5d", shape.transposeA ? "T" : "N", shape.transposeB ? "T" : "N", shape.m, shape.n, shape.k)
+            let label = String(format: "%@%@ m %4d n %5d k %5d%@", shape.transposeA ? "T" : "N", shape.transposeB ? "T" : "N", shape.m, shape.n, shape.k,
+                               shape.beta == 0 ? "" : " +C")
             if json {
                 print(String(format: "{\"impl\": \"openblas\", \"what\": \"sgemm-shape\", \"shape\": \"%@\", \"calls\": %d, \"ms_per_step\": %.3f, \"gflops\": %.2f}",
                              label, calls[shape]!, 1000 * seconds, gflops))

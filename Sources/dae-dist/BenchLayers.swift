@@ -19,6 +19,8 @@ enum LayerBench {
         /// Multiply-adds of one image's forward pass.
         let multiplyAdds: Int
         let needsInputGradient: Bool
+        /// The buffers behind the layer's parameters, alive as long as the subject.
+        let parameterBuffers: [AnyObject]
         let forward: (_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, _ segments: [Int], _ scratch: ThreadScratch) -> Void
         let backward: (_ input: UnsafePointer<Float>, _ gradOutput: UnsafePointer<Float>, _ gradInput: UnsafeMutablePointer<Float>?,
                        _ segments: [Int], _ scratch: ThreadScratch) -> Void
@@ -48,20 +50,22 @@ enum LayerBench {
 
     private static func subjects() -> [Subject] {
         func conv(_ name: String, _ inC: Int, _ outC: Int, stride: Int, side: Int, inputGradient: Bool) -> Subject {
+            let (weight, bias) = (ParameterBuffers(count: outC * inC * 9), ParameterBuffers(count: outC))
             let layer = Conv2d(inChannels: inC, outChannels: outC, kernel: 3, stride: stride, padding: 1, inputHeight: side, inputWidth: side,
-                               weight: parameter(outC * inC * 9), bias: parameter(outC))
+                               weight: weight.parameter, bias: bias.parameter)
             let outSide = layer.outputHeight
             return Subject(name: name, inputCount: inC * side * side, outputCount: outC * outSide * outSide,
-                           multiplyAdds: outC * inC * 9 * outSide * outSide, needsInputGradient: inputGradient,
+                           multiplyAdds: outC * inC * 9 * outSide * outSide, needsInputGradient: inputGradient, parameterBuffers: [weight, bias],
                            forward: { layer.forward($0, output: $1, segments: $2, scratch: $3) },
                            backward: { layer.backward($0, gradOutput: $1, gradInput: $2, segments: $3, scratch: $4) })
         }
         func deconv(_ name: String, _ inC: Int, _ outC: Int, stride: Int, outputPadding: Int, side: Int) -> Subject {
+            let (weight, bias) = (ParameterBuffers(count: inC * outC * 9), ParameterBuffers(count: outC))
             let layer = ConvTranspose2d(inChannels: inC, outChannels: outC, kernel: 3, stride: stride, padding: 1, outputPadding: outputPadding,
-                                        inputHeight: side, inputWidth: side, weight: parameter(inC * outC * 9), bias: parameter(outC))
+                                        inputHeight: side, inputWidth: side, weight: weight.parameter, bias: bias.parameter)
             let outSide = layer.outputHeight
             return Subject(name: name, inputCount: inC * side * side, outputCount: outC * outSide * outSide,
-                           multiplyAdds: inC * outC * 9 * side * side, needsInputGradient: true,
+                           multiplyAdds: inC * outC * 9 * side * side, needsInputGradient: true, parameterBuffers: [weight, bias],
                            forward: { layer.forward($0, output: $1, segments: $2, scratch: $3) },
                            backward: { layer.backward($0, gradOutput: $1, gradInput: $2, segments: $3, scratch: $4) })
         }
@@ -75,15 +79,18 @@ enum LayerBench {
         ]
     }
 
-    /// A parameter of `count` small random values with its own gradient buffers (kept alive
-    /// for the process: the benchmark builds a handful).
-    private static func parameter(_ count: Int) -> Parameter {
-        let value = random(count, seed: UInt64(count)), gradient = FloatBuffer(count: count), sum = DoubleBuffer(count: count)
-        keepAlive.append(contentsOf: [value, gradient, sum] as [AnyObject])
-        return Parameter(value: value.pointer, gradient: gradient.pointer, gradientSum: sum.pointer, count: count)
-    }
+    /// A parameter of `count` small random values with its own gradient buffers.
+    private final class ParameterBuffers {
+        let value: FloatBuffer, gradient: FloatBuffer, sum: DoubleBuffer
 
-    nonisolated(unsafe) private static var keepAlive: [AnyObject] = []
+        init(count: Int) {
+            (value, gradient, sum) = (LayerBench.random(count, seed: UInt64(count)), FloatBuffer(count: count), DoubleBuffer(count: count))
+        }
+
+        var parameter: Parameter {
+            Parameter(value: value.pointer, gradient: gradient.pointer, gradientSum: sum.pointer, count: value.count)
+        }
+    }
 
     private static func random(_ count: Int, seed: UInt64) -> FloatBuffer {
         var rng = SplitMix64(seed: seed)

@@ -4,11 +4,12 @@ import Foundation
 /// What the training step is measured against: the rate `cblas_sgemm` reaches on this
 /// machine, on a large square product and on exactly the products a step makes.
 enum Roofline {
-    /// GFLOP/s of an `n x n x n` product (median of 5 after one warm-up call).
+    /// GFLOP/s of an `n x n x n` product (median of 5 after one warm-up call), added onto C
+    /// (beta 1): the multiply kernel alone, with no pass clearing C.
     static func squareGFLOPs(size n: Int) -> Double {
         let a = FloatBuffer(count: n * n), b = FloatBuffer(count: n * n), c = FloatBuffer(count: n * n)
         for i in 0..<(n * n) { a[i] = Float(i % 7) * 0.1; b[i] = Float(i % 5) * 0.1 }
-        let shape = GemmShape(transposeA: false, transposeB: false, m: n, n: n, k: n, lda: n, ldb: n, ldc: n)
+        let shape = GemmShape(transposeA: false, transposeB: false, m: n, n: n, k: n, lda: n, ldb: n, ldc: n, beta: 1)
         let seconds = medianSeconds(repeats: 5) { run(shape, a, b, c) }
         return Double(shape.flops) / seconds / 1e9
     }
@@ -23,7 +24,7 @@ enum Roofline {
     }
 
     /// Seconds and GFLOP/s of `shapes` run back to back on their own (median of 5), with
-    /// the same leading dimensions: the GEMM part of a step, without anything around it.
+    /// the same leading dimensions and beta: the GEMM part of a step, without anything around it.
     static func replay(_ shapes: [GemmShape]) -> (seconds: Double, gflops: Double) {
         let a = FloatBuffer(count: shapes.map(\.spanA).max() ?? 1)
         let b = FloatBuffer(count: shapes.map(\.spanB).max() ?? 1)
@@ -43,7 +44,7 @@ enum Roofline {
 
     private static func run(_ s: GemmShape, _ a: FloatBuffer, _ b: FloatBuffer, _ c: FloatBuffer) {
         BLAS.gemm(transposeA: s.transposeA, transposeB: s.transposeB, m: s.m, n: s.n, k: s.k,
-                  a: a.pointer, lda: s.lda, b: b.pointer, ldb: s.ldb, c: c.pointer, ldc: s.ldc)
+                  a: a.pointer, lda: s.lda, b: b.pointer, ldb: s.ldb, beta: s.beta, c: c.pointer, ldc: s.ldc)
     }
 
     /// Median wall time of `body` over `repeats` runs, after one untimed run.

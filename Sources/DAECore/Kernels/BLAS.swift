@@ -17,7 +17,7 @@ public enum BLAS {
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         if let recorder = shapeRecorder {
-            recorder(GemmShape(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc))
+            recorder(GemmShape(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc, beta: beta))
         }
         // OpenBLAS clears C for beta 0 with a scalar store loop (5% of a training step);
         // memset is 8 times wider. The product is then added to zeros either way: same bits.
@@ -56,15 +56,17 @@ public enum BLAS {
     }
 }
 
-/// The arguments of one `BLAS.gemm` call, without its data.
+/// The arguments of one `BLAS.gemm` call, without its data (alpha is always 1 here).
 public struct GemmShape: Sendable, Hashable {
     public let transposeA: Bool, transposeB: Bool
     public let m: Int, n: Int, k: Int
     public let lda: Int, ldb: Int, ldc: Int
+    /// 0 (C is overwritten, so cleared first) or 1 (the product is added to C).
+    public let beta: Float
 
-    public init(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, lda: Int, ldb: Int, ldc: Int) {
+    public init(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, lda: Int, ldb: Int, ldc: Int, beta: Float = 0) {
         (self.transposeA, self.transposeB, self.m, self.n, self.k) = (transposeA, transposeB, m, n, k)
-        (self.lda, self.ldb, self.ldc) = (lda, ldb, ldc)
+        (self.lda, self.ldb, self.ldc, self.beta) = (lda, ldb, ldc, beta)
     }
 
     public var flops: Int { 2 * m * n * k }

@@ -10,13 +10,11 @@
 /// slice's unfold, GEMMs and fold. No layer keeps a whole batch's `col`.
 public enum Im2col {
     /// Where a `col` buffer's columns come from: images `images` of a batch of `batch` per
-    /// channel, image `n` in the columns of image `n - firstColumnImage` of rows that hold
-    /// `columnImages` images.
+    /// channel, image `n` in the columns of image `n - images.lowerBound` of rows that hold
+    /// `images.count` images.
     struct Columns {
         let images: Range<Int>
         let batch: Int
-        let firstColumnImage: Int
-        let columnImages: Int
     }
 
     /// The output columns `[lo, hi)` whose kernel tap `kj` lands inside the input row.
@@ -33,7 +31,7 @@ public enum Im2col {
     /// (`[C*k*k][images.count*OH*OW]`), on the calling thread.
     public static func unfold(_ input: UnsafePointer<Float>, images: Range<Int>, batch: Int, geometry g: ConvGeometry,
                               into col: UnsafeMutablePointer<Float>) {
-        let columns = Columns(images: images, batch: batch, firstColumnImage: images.lowerBound, columnImages: images.count)
+        let columns = Columns(images: images, batch: batch)
         for c in 0..<g.channels { unfold(input, channel: c, columns, geometry: g, into: col) }
     }
 
@@ -43,7 +41,7 @@ public enum Im2col {
     /// `initial` (one value per channel, a bias), from that.
     public static func fold(_ col: UnsafePointer<Float>, images: Range<Int>, batch: Int, geometry g: ConvGeometry,
                             into output: UnsafeMutablePointer<Float>, startingFrom initial: UnsafePointer<Float>? = nil) {
-        let columns = Columns(images: images, batch: batch, firstColumnImage: images.lowerBound, columnImages: images.count)
+        let columns = Columns(images: images, batch: batch)
         for c in 0..<g.channels { fold(col, channel: c, columns, geometry: g, into: output, startingFrom: initial?[c] ?? 0) }
     }
 
@@ -65,7 +63,7 @@ public enum Im2col {
         if HalvingKernel.applies(to: g) { return HalvingKernel.unfold(input, channel: c, columns, geometry: g, into: col) }
         let (k, s, p) = (g.kernel, g.stride, g.padding)
         let (h, w, oh, ow) = (g.height, g.width, g.outHeight, g.outWidth)
-        let rowLength = columns.columnImages * oh * ow
+        let rowLength = columns.images.count * oh * ow
         for ki in 0..<k {
             for kj in 0..<k {
                 let row = col + ((c * k + ki) * k + kj) * rowLength
@@ -73,7 +71,7 @@ public enum Im2col {
                 for n in columns.images {
                     let image = input + (c * columns.batch + n) * h * w
                     for y in 0..<oh {
-                        let out = row + ((n - columns.firstColumnImage) * oh + y) * ow
+                        let out = row + ((n - columns.images.lowerBound) * oh + y) * ow
                         let iy = y * s - p + ki
                         // Rows are 7 to 28 values: plain loops, not memset/memcpy calls.
                         if iy < 0 || iy >= h {
@@ -100,7 +98,7 @@ public enum Im2col {
         if HalvingKernel.applies(to: g) { return HalvingKernel.fold(col, channel: c, columns, geometry: g, into: output, startingFrom: initial) }
         let (k, s, p) = (g.kernel, g.stride, g.padding)
         let (h, w, oh, ow) = (g.height, g.width, g.outHeight, g.outWidth)
-        let rowLength = columns.columnImages * oh * ow
+        let rowLength = columns.images.count * oh * ow
         (output + (c * columns.batch + columns.images.lowerBound) * h * w).update(repeating: initial, count: columns.images.count * h * w)
         for ki in 0..<k {
             for kj in 0..<k {
@@ -111,7 +109,7 @@ public enum Im2col {
                     for y in 0..<oh {
                         let iy = y * s - p + ki
                         if iy < 0 || iy >= h { continue }
-                        let source = row + ((n - columns.firstColumnImage) * oh + y) * ow
+                        let source = row + ((n - columns.images.lowerBound) * oh + y) * ow
                         let target = image + iy * w - p + kj
                         if s == 1 {
                             for x in lo..<hi { target[x] += source[x] }
@@ -138,11 +136,11 @@ enum HalvingKernel {
     static func unfold(_ input: UnsafePointer<Float>, channel c: Int, _ columns: Im2col.Columns, geometry g: ConvGeometry,
                        into col: UnsafeMutablePointer<Float>) {
         let (h, w, oh, ow) = (g.height, g.width, g.outHeight, g.outWidth)
-        let rowLength = columns.columnImages * oh * ow
+        let rowLength = columns.images.count * oh * ow
         for n in columns.images {
             let image = input + (c * columns.batch + n) * h * w
             for ki in 0..<3 {
-                let taps = col + (c * 3 + ki) * 3 * rowLength + (n - columns.firstColumnImage) * oh * ow
+                let taps = col + (c * 3 + ki) * 3 * rowLength + (n - columns.images.lowerBound) * oh * ow
                 for y in 0..<oh {
                     let (left, middle, right) = (taps + y * ow, taps + rowLength + y * ow, taps + 2 * rowLength + y * ow)
                     let iy = 2 * y - 1 + ki
@@ -160,12 +158,12 @@ enum HalvingKernel {
     static func fold(_ col: UnsafePointer<Float>, channel c: Int, _ columns: Im2col.Columns, geometry g: ConvGeometry,
                      into output: UnsafeMutablePointer<Float>, startingFrom initial: Float) {
         let (h, w, oh, ow) = (g.height, g.width, g.outHeight, g.outWidth)
-        let rowLength = columns.columnImages * oh * ow
+        let rowLength = columns.images.count * oh * ow
         for n in columns.images {
             let image = output + (c * columns.batch + n) * h * w
             image.update(repeating: initial, count: h * w)
             for ki in 0..<3 {
-                let taps = col + (c * 3 + ki) * 3 * rowLength + (n - columns.firstColumnImage) * oh * ow
+                let taps = col + (c * 3 + ki) * 3 * rowLength + (n - columns.images.lowerBound) * oh * ow
                 for y in 0..<oh {
                     let iy = 2 * y - 1 + ki
                     if iy < 0 { continue }
