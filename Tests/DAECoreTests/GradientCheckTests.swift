@@ -31,45 +31,72 @@ final class GradientCheckTests: XCTestCase {
         XCTAssertLessThan(relativeError(got, want), tolerance, what, file: file, line: line)
     }
 
-    func testConv2dStride2() {
-        let (n, c, oc, h, k, s, p) = (2, 3, 4, 7, 3, 2, 1)
+    func testConv2dStride2() { checkConv2d(batch: 2, inChannels: 3, outChannels: 4, side: 7, kernel: 3, stride: 2, padding: 1) }
+
+    func testConvTranspose2dStride2OutputPadding1() {
+        checkConvTranspose2d(batch: 2, inChannels: 3, outChannels: 2, side: 4, kernel: 3, stride: 2, padding: 1, outputPadding: 1)
+    }
+
+    /// One input channel, 3x3, stride 1, padding 1 (the model's first layer) runs `Direct3x3`:
+    /// rows shorter than, equal to and longer than its 8 lanes, over several shard slices.
+    func testConv2dFromOneChannelDirect() {
+        for side in [5, 8, 11] {
+            checkConv2d(batch: 3, inChannels: 1, outChannels: 4, side: side, kernel: 3, stride: 1, padding: 1, segments: [2, 1])
+        }
+    }
+
+    /// One output channel, 3x3, stride 1, padding 1 (the model's last layer) runs `Direct3x3`.
+    func testConvTranspose2dToOneChannelDirect() {
+        for side in [5, 8, 11] {
+            checkConvTranspose2d(batch: 3, inChannels: 4, outChannels: 1, side: side, kernel: 3, stride: 1, padding: 1, outputPadding: 0,
+                                 segments: [1, 2])
+        }
+    }
+
+    private func checkConv2d(batch n: Int, inChannels c: Int, outChannels oc: Int, side h: Int, kernel k: Int, stride s: Int, padding p: Int,
+                             segments: [Int]? = nil, file: StaticString = #filePath, line: UInt = #line) {
         let reference = Reference.conv2d(batch: n, inChannels: c, outChannels: oc, side: h, kernel: k, stride: s, padding: p)
-        let (z, r, grad) = checkFiniteDifferences(reference, z: randomValues(reference.inputCount, seed: 1), seed: 2)
+        let (z, r, grad) = checkFiniteDifferences(reference, z: randomValues(reference.inputCount, seed: 1), seed: 2, file: file, line: line)
         let xCount = n * c * h * h, wCount = oc * c * k * k
         let weight = TestParameter(Array(z[xCount..<(xCount + wCount)])), bias = TestParameter(Array(z[(xCount + wCount)...]))
         let layer = Conv2d(inChannels: c, outChannels: oc, kernel: k, stride: s, padding: p, inputHeight: h, inputWidth: h,
                            weight: weight.parameter, bias: bias.parameter)
-        let o = layer.outputHeight
+        let o = layer.outputHeight, segments = segments ?? [n], name = reference.name
         let x = FloatBuffer(toChannelMajor(Array(z[0..<xCount]), batch: n, channels: c, plane: h * h))
         let y = FloatBuffer(count: n * oc * o * o)
-        layer.forward(x.pointer, output: y.pointer, segments: [n], scratch: ThreadScratch())
-        assertClose(fromChannelMajor(y.pointer, batch: n, channels: oc, plane: o * o), reference.forward(z)[...], "Conv2d forward")
+        layer.forward(x.pointer, output: y.pointer, segments: segments, scratch: ThreadScratch())
+        assertClose(fromChannelMajor(y.pointer, batch: n, channels: oc, plane: o * o), reference.forward(z)[...], "\(name) forward",
+                    file: file, line: line)
         let dy = FloatBuffer(toChannelMajor(r, batch: n, channels: oc, plane: o * o)), dx = FloatBuffer(count: xCount)
-        layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: dx.pointer, segments: [n], scratch: ThreadScratch())
-        assertClose(fromChannelMajor(dx.pointer, batch: n, channels: c, plane: h * h), grad[0..<xCount], "Conv2d input gradient")
-        assertClose(weight.gradient.array.map(Double.init), grad[xCount..<(xCount + wCount)], "Conv2d weight gradient")
-        assertClose(bias.gradient.array.map(Double.init), grad[(xCount + wCount)...], "Conv2d bias gradient")
+        layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: dx.pointer, segments: segments, scratch: ThreadScratch())
+        assertClose(fromChannelMajor(dx.pointer, batch: n, channels: c, plane: h * h), grad[0..<xCount], "\(name) input gradient",
+                    file: file, line: line)
+        assertClose(weight.gradient.array.map(Double.init), grad[xCount..<(xCount + wCount)], "\(name) weight gradient", file: file, line: line)
+        assertClose(bias.gradient.array.map(Double.init), grad[(xCount + wCount)...], "\(name) bias gradient", file: file, line: line)
     }
 
-    func testConvTranspose2dStride2OutputPadding1() {
-        let (n, c, oc, h, k, s, p, v) = (2, 3, 2, 4, 3, 2, 1, 1)
+    private func checkConvTranspose2d(batch n: Int, inChannels c: Int, outChannels oc: Int, side h: Int, kernel k: Int, stride s: Int,
+                                      padding p: Int, outputPadding v: Int, segments: [Int]? = nil,
+                                      file: StaticString = #filePath, line: UInt = #line) {
         let reference = Reference.convTranspose2d(batch: n, inChannels: c, outChannels: oc, side: h, kernel: k, stride: s, padding: p, outputPadding: v)
-        let (z, r, grad) = checkFiniteDifferences(reference, z: randomValues(reference.inputCount, seed: 3), seed: 4)
+        let (z, r, grad) = checkFiniteDifferences(reference, z: randomValues(reference.inputCount, seed: 3), seed: 4, file: file, line: line)
         let xCount = n * c * h * h, wCount = c * oc * k * k
         let weight = TestParameter(Array(z[xCount..<(xCount + wCount)])), bias = TestParameter(Array(z[(xCount + wCount)...]))
         let layer = ConvTranspose2d(inChannels: c, outChannels: oc, kernel: k, stride: s, padding: p, outputPadding: v,
                                     inputHeight: h, inputWidth: h, weight: weight.parameter, bias: bias.parameter)
-        let o = layer.outputHeight
-        XCTAssertEqual(o, 8)
+        let o = layer.outputHeight, segments = segments ?? [n], name = reference.name
+        XCTAssertEqual(o, (h - 1) * s - 2 * p + k + v, file: file, line: line)
         let x = FloatBuffer(toChannelMajor(Array(z[0..<xCount]), batch: n, channels: c, plane: h * h))
         let y = FloatBuffer(count: n * oc * o * o), scratch = ThreadScratch()
-        layer.forward(x.pointer, output: y.pointer, segments: [n], scratch: scratch)
-        assertClose(fromChannelMajor(y.pointer, batch: n, channels: oc, plane: o * o), reference.forward(z)[...], "ConvTranspose2d forward")
+        layer.forward(x.pointer, output: y.pointer, segments: segments, scratch: scratch)
+        assertClose(fromChannelMajor(y.pointer, batch: n, channels: oc, plane: o * o), reference.forward(z)[...], "\(name) forward",
+                    file: file, line: line)
         let dy = FloatBuffer(toChannelMajor(r, batch: n, channels: oc, plane: o * o)), dx = FloatBuffer(count: xCount)
-        layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: dx.pointer, segments: [n], scratch: scratch)
-        assertClose(fromChannelMajor(dx.pointer, batch: n, channels: c, plane: h * h), grad[0..<xCount], "ConvTranspose2d input gradient")
-        assertClose(weight.gradient.array.map(Double.init), grad[xCount..<(xCount + wCount)], "ConvTranspose2d weight gradient")
-        assertClose(bias.gradient.array.map(Double.init), grad[(xCount + wCount)...], "ConvTranspose2d bias gradient")
+        layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: dx.pointer, segments: segments, scratch: scratch)
+        assertClose(fromChannelMajor(dx.pointer, batch: n, channels: c, plane: h * h), grad[0..<xCount], "\(name) input gradient",
+                    file: file, line: line)
+        assertClose(weight.gradient.array.map(Double.init), grad[xCount..<(xCount + wCount)], "\(name) weight gradient", file: file, line: line)
+        assertClose(bias.gradient.array.map(Double.init), grad[(xCount + wCount)...], "\(name) bias gradient", file: file, line: line)
     }
 
     private func checkBatchNorm(slope: Float?) throws {

@@ -1,4 +1,6 @@
-/// `nn.Conv2d` with a square kernel, as im2col + GEMM, one shard slice (segment) at a time.
+/// `nn.Conv2d` with a square kernel, as im2col + GEMM, one shard slice (segment) at a time;
+/// from a single channel with a 3x3 kernel, stride 1 and padding 1 (the model's first layer),
+/// directly (`Direct3x3`), since those GEMMs are too thin for BLAS.
 ///
 /// Activations are channel-major, `[C][N][H][W]`; the weight is PyTorch's `[out][in][k][k]`.
 /// `backward` overwrites the parameter gradients (each parameter is used once per step).
@@ -34,6 +36,13 @@ public struct Conv2d {
         let plane = geometry.outputPlane
         let width = batch * plane
         let patch = geometry.patchSize
+        if Direct3x3.applies(to: geometry) {
+            scratch.reserveColumns(for: segments, floatsPerImage: Direct3x3.workspacePerImage(geometry: geometry))
+            return Parallel.forEachSegment(segments) { worker, _, start, size in
+                Direct3x3.convolve(input, weights: weight.value, bias: bias.value, into: output, channels: outChannels,
+                                   images: start..<(start + size), batch: batch, geometry: geometry, workspace: scratch.columns(worker))
+            }
+        }
         scratch.reserveColumns(for: segments, floatsPerImage: patch * plane)
         Parallel.forEachSegment(segments) { worker, _, start, size in
             let columns = scratch.columns(worker)
@@ -58,6 +67,17 @@ public struct Conv2d {
         let plane = geometry.outputPlane
         let width = batch * plane
         let patch = geometry.patchSize
+        if Direct3x3.applies(to: geometry) {
+            let convolveAdjoint = gradInput.map { gradInput in
+                { (images: Range<Int>, workspace: UnsafeMutablePointer<Float>) in
+                    Direct3x3.convolveAdjoint(gradOutput, weights: weight.value, initial: 0, into: gradInput, channels: outChannels,
+                                              images: images, batch: batch, geometry: geometry, workspace: workspace)
+                }
+            }
+            Direct3x3.backward(multi: gradOutput, single: input, weight: weight, channels: outChannels, segments: segments,
+                               geometry: geometry, scratch: scratch, inputGradient: convolveAdjoint)
+            return ChannelOps.sumRowsBySegment(gradOutput, channels: outChannels, plane: plane, segments: segments, into: bias)
+        }
         scratch.reserveColumns(for: segments, floatsPerImage: patch * plane)
         weight.sumOverSegments(segments, scratch: scratch) { worker, start, size, partial in
             let columns = scratch.columns(worker)

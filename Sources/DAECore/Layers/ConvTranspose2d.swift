@@ -1,8 +1,10 @@
 /// `nn.ConvTranspose2d` with a square kernel: the adjoint of a convolution.
 ///
 /// Forward is that convolution's backward-data (GEMM, then col2im); backward-data is its
-/// forward (im2col, then GEMM). The weight is PyTorch's `[in][out][k][k]`, read as the
-/// matrix `[in][out*k*k]`. Output size `O = (I - 1) * S - 2P + F + V`.
+/// forward (im2col, then GEMM). To a single channel with a 3x3 kernel, stride 1 and padding 1
+/// (the model's last layer) all of it runs directly instead (`Direct3x3`). The weight is
+/// PyTorch's `[in][out][k][k]`, read as the matrix `[in][out*k*k]`. Output size
+/// `O = (I - 1) * S - 2P + F + V`.
 public struct ConvTranspose2d {
     public let inChannels: Int
     public let outChannels: Int
@@ -39,6 +41,13 @@ public struct ConvTranspose2d {
                         scratch: ThreadScratch) {
         let batch = segments.reduce(0, +)
         let plane = inputHeight * inputWidth
+        if Direct3x3.applies(to: geometry) {
+            scratch.reserveColumns(for: segments, floatsPerImage: Direct3x3.workspacePerImage(geometry: geometry))
+            return Parallel.forEachSegment(segments) { worker, _, start, size in
+                Direct3x3.convolveAdjoint(input, weights: weight.value, initial: bias?.value[0] ?? 0, into: output, channels: inChannels,
+                                          images: start..<(start + size), batch: batch, geometry: geometry, workspace: scratch.columns(worker))
+            }
+        }
         scratch.reserveColumns(for: segments, floatsPerImage: geometry.patchSize * plane)
         Parallel.forEachSegment(segments) { worker, _, start, size in
             Im2col.multiplyAndFold(weight: weight.value, k: inChannels, source: input, images: start..<(start + size), batch: batch,
@@ -51,6 +60,26 @@ public struct ConvTranspose2d {
     /// `gradOutput` serves both of its GEMMs from a per-thread buffer.
     public func backward(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
                          gradInput: UnsafeMutablePointer<Float>?, segments: [Int], scratch: ThreadScratch) {
+        if Direct3x3.applies(to: geometry) {
+            let batch = segments.reduce(0, +)
+            let convolve = gradInput.map { gradInput in
+                { (images: Range<Int>, workspace: UnsafeMutablePointer<Float>) in
+                    Direct3x3.convolve(gradOutput, weights: weight.value, bias: nil, into: gradInput, channels: inChannels,
+                                       images: images, batch: batch, geometry: geometry, workspace: workspace)
+                }
+            }
+            Direct3x3.backward(multi: input, single: gradOutput, weight: weight, channels: inChannels, segments: segments,
+                               geometry: geometry, scratch: scratch, inputGradient: convolve)
+        } else {
+            backwardByColumns(input, gradOutput: gradOutput, gradInput: gradInput, segments: segments, scratch: scratch)
+        }
+        if let bias {
+            ChannelOps.sumRowsBySegment(gradOutput, channels: outChannels, plane: geometry.inputPlane, segments: segments, into: bias)
+        }
+    }
+
+    private func backwardByColumns(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
+                                   gradInput: UnsafeMutablePointer<Float>?, segments: [Int], scratch: ThreadScratch) {
         let batch = segments.reduce(0, +)
         let plane = inputHeight * inputWidth
         let width = batch * plane
@@ -65,9 +94,6 @@ public struct ConvTranspose2d {
                 BLAS.gemm(transposeA: false, transposeB: false, m: inChannels, n: size * plane, k: patch,
                           a: weight.value, lda: patch, b: columns, ldb: size * plane, c: gradInput + start * plane, ldc: width)
             }
-        }
-        if let bias {
-            ChannelOps.sumRowsBySegment(gradOutput, channels: outChannels, plane: geometry.inputPlane, segments: segments, into: bias)
         }
     }
 }
