@@ -131,9 +131,17 @@ final class GradientCheckTests: XCTestCase {
             XCTAssertEqual(Double(running[ch]), 0.1 * mean, accuracy: 1e-6)
             XCTAssertEqual(Double(running[2 + ch]), 0.9 + 0.1 * unbiased, accuracy: 1e-6)
         }
-        // In-place backward (gradInput aliasing gradOutput) gives the same input gradient.
-        try layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: dy.pointer, segments: [n], communicator: nil)
+        // In-place backward (gradInput aliasing gradOutput) gives the same input gradient, and
+        // the gradient of the bias before the layer is that input gradient's sum per channel.
+        let inputBias = TestParameter([Double](repeating: 0, count: c))
+        try layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: dy.pointer, segments: [n], communicator: nil,
+                           inputBias: inputBias.parameter)
         XCTAssertEqual(dy.array, dx.array)
+        for ch in 0..<c {
+            let sum = (0..<(n * plane)).reduce(0.0) { $0 + Double(dx[ch * n * plane + $1]) }
+            XCTAssertEqual(inputBias.gradientSum[ch], sum, accuracy: 1e-6 * max(1, abs(sum)), "\(name) input bias gradient")
+            XCTAssertEqual(inputBias.gradient[ch], Float(inputBias.gradientSum[ch]))
+        }
         // Evaluation mode normalises with the running statistics.
         layer.forwardInference(x.pointer, output: y.pointer, batch: n)
         for ch in 0..<c {

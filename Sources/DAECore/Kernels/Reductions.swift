@@ -2,7 +2,8 @@
 /// own, so these keep 8-wide Float partial sums and flush them into Double every block,
 /// which is both fast and exact to Float precision over a whole BatchNorm channel.
 enum Reductions {
-    private static let block = 256
+    /// Values summed in Float before each flush into Double.
+    static let block = 256
 
     @inline(__always)
     private static func load(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD8<Float> {

@@ -134,8 +134,13 @@ public struct BatchNorm2d {
     /// Two passes over `input` and `gradOutput` only: the LeakyReLU's branch is recomputed
     /// from the input with forward's own scale and shift rather than read from the output, and
     /// the masked gradient is never stored.
+    ///
+    /// `inputBias` is the bias of the layer that produced `input`: its gradient is the sum of
+    /// `gradInput` per channel, taken here, segment by segment as `ChannelOps.sumRowsBySegment`
+    /// takes it, while the values are in registers rather than in another pass over memory.
     public func backward(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
-                         gradInput: UnsafeMutablePointer<Float>, segments: [Int], communicator: Communicator?) throws {
+                         gradInput: UnsafeMutablePointer<Float>, segments: [Int], communicator: Communicator?,
+                         inputBias: Parameter? = nil) throws {
         let plane = plane
         let length = segments.reduce(0, +) * plane
         let s = sums.pointer
@@ -172,8 +177,17 @@ public struct BatchNorm2d {
             // dx = gamma * invStd * (dy' - mean(dy') - xhat * mean(dy' * xhat)), with xhat = (x - mean) * invStd
             // and dy' the gradient through the LeakyReLU.
             let a = Float(meanDyXhat * invStd), m = Float(mean), b = Float(meanDy)
-            ChannelMaps.batchNormInputGradient(dy, x, g, count: length, forwardScale: forwardScale, forwardShift: forwardShift,
-                                               slope: slope, scale: scale, meanDy: b, mean: m, a: a)
+            var sumG: Double = 0
+            forEachSegment(segments) { _, start, size in
+                let offset = start * plane
+                sumG += ChannelMaps.batchNormInputGradient(dy + offset, x + offset, g + offset, count: size * plane,
+                                                           forwardScale: forwardScale, forwardShift: forwardShift, slope: slope,
+                                                           scale: scale, meanDy: b, mean: m, a: a)
+            }
+            if let inputBias {
+                inputBias.gradientSum[c] = sumG
+                inputBias.gradient[c] = Float(sumG)
+            }
         }
     }
 }

@@ -60,9 +60,11 @@ public struct Conv2d {
     /// segment by segment (see `Parameter`), and of the input when `gradInput` is given. Per
     /// segment, one per-thread buffer holds its im2col again (cheaper than keeping the whole
     /// batch's from forward: that is several times the cache) and then its columns' gradient,
-    /// folded at once.
+    /// folded at once. `sumBiasGradient: false` leaves the bias gradient to the caller (a
+    /// BatchNorm right after this layer sums it in its own pass, see `BatchNorm2d.backward`).
     public func backward(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
-                         gradInput: UnsafeMutablePointer<Float>?, segments: [Int], scratch: ThreadScratch) {
+                         gradInput: UnsafeMutablePointer<Float>?, segments: [Int], scratch: ThreadScratch,
+                         sumBiasGradient: Bool = true) {
         let batch = segments.reduce(0, +)
         let plane = geometry.outputPlane
         let width = batch * plane
@@ -76,7 +78,8 @@ public struct Conv2d {
             }
             Direct3x3.backward(multi: gradOutput, single: input, weight: weight, channels: outChannels, segments: segments,
                                geometry: geometry, scratch: scratch, inputGradient: convolveAdjoint)
-            return ChannelOps.sumRowsBySegment(gradOutput, channels: outChannels, plane: plane, segments: segments, into: bias)
+            if sumBiasGradient { ChannelOps.sumRowsBySegment(gradOutput, channels: outChannels, plane: plane, segments: segments, into: bias) }
+            return
         }
         scratch.reserveColumns(for: segments, floatsPerImage: patch * plane)
         weight.sumOverSegments(segments, scratch: scratch) { worker, start, size, partial in
@@ -89,6 +92,6 @@ public struct Conv2d {
             Im2col.multiplyAndFold(weight: weight.value, k: outChannels, source: gradOutput, images: start..<(start + size), batch: batch,
                                    geometry: geometry, col: columns, into: gradInput)
         }
-        ChannelOps.sumRowsBySegment(gradOutput, channels: outChannels, plane: plane, segments: segments, into: bias)
+        if sumBiasGradient { ChannelOps.sumRowsBySegment(gradOutput, channels: outChannels, plane: plane, segments: segments, into: bias) }
     }
 }

@@ -57,9 +57,11 @@ public struct ConvTranspose2d {
 
     /// Gradients of the weight and bias, summed over the batch segment by segment (see
     /// `Parameter`), and of the input when `gradInput` is given. Each segment's im2col of
-    /// `gradOutput` serves both of its GEMMs from a per-thread buffer.
+    /// `gradOutput` serves both of its GEMMs from a per-thread buffer. `sumBiasGradient: false`
+    /// leaves the bias gradient to the caller (see `Conv2d.backward`).
     public func backward(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
-                         gradInput: UnsafeMutablePointer<Float>?, segments: [Int], scratch: ThreadScratch) {
+                         gradInput: UnsafeMutablePointer<Float>?, segments: [Int], scratch: ThreadScratch,
+                         sumBiasGradient: Bool = true) {
         if Direct3x3.applies(to: geometry) {
             let batch = segments.reduce(0, +)
             let convolve = gradInput.map { gradInput in
@@ -73,7 +75,7 @@ public struct ConvTranspose2d {
         } else {
             backwardByColumns(input, gradOutput: gradOutput, gradInput: gradInput, segments: segments, scratch: scratch)
         }
-        if let bias {
+        if let bias, sumBiasGradient {
             ChannelOps.sumRowsBySegment(gradOutput, channels: outChannels, plane: geometry.inputPlane, segments: segments, into: bias)
         }
     }

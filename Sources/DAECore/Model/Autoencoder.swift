@@ -178,21 +178,23 @@ public final class Autoencoder {
             let weight = layout.range(of: name + ".weight"), bias = layout.range(of: name + ".bias")
             try gradientsReady(weight.lowerBound..<bias.upperBound)
         }
-        func normBackward(_ norm: BatchNorm2d, _ x: FloatBuffer, _ g: UnsafeMutablePointer<Float>) throws {
-            try norm.backward(x.pointer, gradOutput: g, gradInput: g, segments: segments, communicator: comm)
+        // Each BatchNorm also sums the gradient of the bias before it (see `BatchNorm2d.backward`),
+        // so those layers skip that pass.
+        func normBackward(_ norm: BatchNorm2d, _ x: FloatBuffer, _ g: UnsafeMutablePointer<Float>, inputBias: Parameter?) throws {
+            try norm.backward(x.pointer, gradOutput: g, gradInput: g, segments: segments, communicator: comm, inputBias: inputBias)
         }
 
         MSELoss.gradient(output.pointer, target: target, count: batch * 784, meanOver: meanOver, into: a)
         Sigmoid.backward(output: output.pointer, gradOutput: a, gradInput: a, count: batch * 784)
         deconv3.backward(act5.pointer, gradOutput: a, gradInput: b, segments: segments, scratch: threadScratch)
         try ready("decoder.decoder.9")
-        try normBackward(norm5, deconv2Out, b)
+        try normBackward(norm5, deconv2Out, b, inputBias: deconv2.bias)
         try ready("decoder.decoder.7")
-        deconv2.backward(act4.pointer, gradOutput: b, gradInput: a, segments: segments, scratch: threadScratch)
+        deconv2.backward(act4.pointer, gradOutput: b, gradInput: a, segments: segments, scratch: threadScratch, sumBiasGradient: false)
         try ready("decoder.decoder.6")
-        try normBackward(norm4, deconv1Out, a)
+        try normBackward(norm4, deconv1Out, a, inputBias: deconv1.bias)
         try ready("decoder.decoder.4")
-        deconv1.backward(unflat.pointer, gradOutput: a, gradInput: b, segments: segments, scratch: threadScratch)
+        deconv1.backward(unflat.pointer, gradOutput: a, gradInput: b, segments: segments, scratch: threadScratch, sumBiasGradient: false)
         try ready("decoder.decoder.3")
         let features = batch * Architecture.bottleneckFeatures
         LeakyReLU.backward(output: unflat.pointer, gradOutput: b, gradInput: b, count: features)
@@ -204,17 +206,17 @@ public final class Autoencoder {
         encoderLinear.backward(flat.pointer, gradOutput: gradLatent.pointer, gradInput: b, segments: segments, scratch: threadScratch)
         try ready("encoder.encoder.10")
         Layout.sampleMajorToChannelMajor(b, into: a, channels: 64, batch: batch, plane: 49)
-        try normBackward(norm3, conv3Out, a)
+        try normBackward(norm3, conv3Out, a, inputBias: conv3.bias)
         try ready("encoder.encoder.7")
-        conv3.backward(act2.pointer, gradOutput: a, gradInput: b, segments: segments, scratch: threadScratch)
+        conv3.backward(act2.pointer, gradOutput: a, gradInput: b, segments: segments, scratch: threadScratch, sumBiasGradient: false)
         try ready("encoder.encoder.6")
-        try normBackward(norm2, conv2Out, b)
+        try normBackward(norm2, conv2Out, b, inputBias: conv2.bias)
         try ready("encoder.encoder.4")
-        conv2.backward(act1.pointer, gradOutput: b, gradInput: a, segments: segments, scratch: threadScratch)
+        conv2.backward(act1.pointer, gradOutput: b, gradInput: a, segments: segments, scratch: threadScratch, sumBiasGradient: false)
         try ready("encoder.encoder.3")
-        try normBackward(norm1, conv1Out, a)
+        try normBackward(norm1, conv1Out, a, inputBias: conv1.bias)
         try ready("encoder.encoder.1")
-        conv1.backward(input.pointer, gradOutput: a, gradInput: nil, segments: segments, scratch: threadScratch)
+        conv1.backward(input.pointer, gradOutput: a, gradInput: nil, segments: segments, scratch: threadScratch, sumBiasGradient: false)
         try ready("encoder.encoder.0")
     }
 }
