@@ -4,7 +4,8 @@ import PackageDescription
 /// Targets, one concern each:
 /// - `CBLAS`: OpenBLAS's C interface on Linux (macOS uses Accelerate instead).
 /// - `CZlib`: zlib, to read gzip-compressed IDX files.
-/// - `CDirect3x3`: the direct 3x3 convolutions of the single-channel layers, in C so they
+/// - `CKernels`: the direct 3x3 convolutions of the single-channel layers and the halving
+///   convolutions' im2col and col2im, in C so they
 ///   can be built for AVX2 + FMA beside the baseline (see `Direct3x3.swift`).
 /// - `DAECore`: the autoencoder's layers, model, initialisation, Adam and the `Communicator` seam.
 /// - `CMPI`, `MPIShim`: OpenMPI, and plain C wrappers for what Swift cannot import (MPI's handle macros).
@@ -64,11 +65,11 @@ let package = Package(
             dependencies: ["CZlib", "DAECore"]
         ),
         .target(
-            name: "CDirect3x3"
+            name: "CKernels"
         ),
         .target(
             name: "DAECore",
-            dependencies: ["CDirect3x3", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]
+            dependencies: ["CKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]
         ),
         .executableTarget(
             name: "dae-dist",

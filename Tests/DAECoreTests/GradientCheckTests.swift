@@ -252,6 +252,32 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
+    /// A shard slice (images 1 and 2 of 3) unfolds to the whole batch's columns of those
+    /// images, and folds onto those images alone.
+    func testSliceUnfoldsAndFoldsAsInTheWholeBatch() {
+        for (side, k, s, p) in Self.im2colGeometries {
+            let g = ConvGeometry(channels: 2, height: side, width: side, kernel: k, stride: s, padding: p)
+            let (batch, plane, image) = (3, g.outputPlane, side * side)
+            let x = FloatBuffer(randomValues(2 * batch * image, seed: 19).map(Float.init))
+            let whole = FloatBuffer(count: g.patchSize * batch * plane), slice = FloatBuffer(count: g.patchSize * 2 * plane)
+            Im2col.unfold(x.pointer, images: 0..<batch, batch: batch, geometry: g, into: whole.pointer)
+            Im2col.unfold(x.pointer, images: 1..<3, batch: batch, geometry: g, into: slice.pointer)
+            for row in 0..<g.patchSize {
+                XCTAssertEqual(Array(slice.array[(row * 2 * plane)..<((row + 1) * 2 * plane)]),
+                               Array(whole.array[(row * batch * plane + plane)..<((row + 1) * batch * plane)]), "side \(side) k\(k) s\(s) p\(p)")
+            }
+            let foldedWhole = FloatBuffer(count: x.count), foldedSlice = FloatBuffer(Array(repeating: 7, count: x.count))
+            Im2col.fold(whole.pointer, images: 0..<batch, batch: batch, geometry: g, into: foldedWhole.pointer)
+            Im2col.fold(slice.pointer, images: 1..<3, batch: batch, geometry: g, into: foldedSlice.pointer)
+            for c in 0..<2 {
+                let range = (c * batch * image)..<((c + 1) * batch * image)
+                XCTAssertEqual(Array(foldedSlice.array[range].prefix(image)), Array(repeating: 7, count: image), "image 0 untouched")
+                XCTAssertEqual(Array(foldedSlice.array[range].dropFirst(image)), Array(foldedWhole.array[range].dropFirst(image)),
+                               "side \(side) k\(k) s\(s) p\(p)")
+            }
+        }
+    }
+
     func testFoldIsAdjointOfUnfold() {
         for (side, k, s, p) in Self.im2colGeometries {
             let g = ConvGeometry(channels: 2, height: side, width: side, kernel: k, stride: s, padding: p)

@@ -1,4 +1,4 @@
-import CDirect3x3
+import CKernels
 
 /// 3x3 convolutions with stride 1 and padding 1 between one channel and `C` channels (the
 /// model's first convolution and last transposed convolution), computed directly.
@@ -7,7 +7,7 @@ import CDirect3x3
 /// GFLOP/s against 80-88 for the 64-channel layers (`bench --gemm-shapes`), and a 9-row
 /// column matrix streams through memory besides. Directly, each image's single-channel plane
 /// is copied once into a zero-bordered buffer that stays in L1 and every tap is an 8-wide
-/// load from it. The kernels are C (`CDirect3x3`), built for AVX2 + FMA and for the
+/// load from it. The kernels are C (`CKernels`), built for AVX2 + FMA and for the
 /// baseline x86-64, the loader choosing by CPU.
 ///
 /// The three maps, for images `images` of `[C][batch][H][W]` ("multi") and `[1][batch][H][W]`

@@ -1,3 +1,5 @@
+import CKernels
+
 /// im2col and its adjoint col2im, for activations stored channel-major: `[C][N][H][W]`.
 ///
 /// Channel-major ("CNHW") storage lets one GEMM cover a run of images:
@@ -31,6 +33,9 @@ public enum Im2col {
     /// (`[C*k*k][images.count*OH*OW]`), on the calling thread.
     public static func unfold(_ input: UnsafePointer<Float>, images: Range<Int>, batch: Int, geometry g: ConvGeometry,
                               into col: UnsafeMutablePointer<Float>) {
+        if Halving.applies(to: g) {
+            return dae_halving_unfold(input, col, g.channels, images.lowerBound, images.count, batch, g.height, g.width)
+        }
         let columns = Columns(images: images, batch: batch)
         for c in 0..<g.channels { unfold(input, channel: c, columns, geometry: g, into: col) }
     }
@@ -41,6 +46,9 @@ public enum Im2col {
     /// `initial` (one value per channel, a bias), from that.
     public static func fold(_ col: UnsafePointer<Float>, images: Range<Int>, batch: Int, geometry g: ConvGeometry,
                             into output: UnsafeMutablePointer<Float>, startingFrom initial: UnsafePointer<Float>? = nil) {
+        if Halving.applies(to: g) {
+            return dae_halving_fold(col, output, initial, g.channels, images.lowerBound, images.count, batch, g.height, g.width)
+        }
         let columns = Columns(images: images, batch: batch)
         for c in 0..<g.channels { fold(col, channel: c, columns, geometry: g, into: output, startingFrom: initial?[c] ?? 0) }
     }
@@ -60,7 +68,6 @@ public enum Im2col {
     @inline(__always)
     private static func unfold(_ input: UnsafePointer<Float>, channel c: Int, _ columns: Columns, geometry g: ConvGeometry,
                                into col: UnsafeMutablePointer<Float>) {
-        if HalvingKernel.applies(to: g) { return HalvingKernel.unfold(input, channel: c, columns, geometry: g, into: col) }
         let (k, s, p) = (g.kernel, g.stride, g.padding)
         let (h, w, oh, ow) = (g.height, g.width, g.outHeight, g.outWidth)
         let rowLength = columns.images.count * oh * ow
@@ -95,7 +102,6 @@ public enum Im2col {
     @inline(__always)
     private static func fold(_ col: UnsafePointer<Float>, channel c: Int, _ columns: Columns, geometry g: ConvGeometry,
                              into output: UnsafeMutablePointer<Float>, startingFrom initial: Float) {
-        if HalvingKernel.applies(to: g) { return HalvingKernel.fold(col, channel: c, columns, geometry: g, into: output, startingFrom: initial) }
         let (k, s, p) = (g.kernel, g.stride, g.padding)
         let (h, w, oh, ow) = (g.height, g.width, g.outHeight, g.outWidth)
         let rowLength = columns.images.count * oh * ow
@@ -123,130 +129,12 @@ public enum Im2col {
     }
 }
 
-/// im2col and col2im for the model's halving convolutions (3x3, stride 2, padding 1, even
-/// input side): an input row's even values are kernel column 1's, its odd values column 2's
-/// and, one place on, column 0's. So one pass per input row serves all three taps of a kernel
-/// row, and images are visited one at a time, so each stays in L1 while its 9 taps are done.
-enum HalvingKernel {
+/// The model's halving convolutions (3x3, stride 2, padding 1, even input side) have their
+/// own im2col and col2im in C (`CKernels`, halving.c): an input row's even values are kernel
+/// column 1's, its odd values column 2's and, one place on, column 0's, so one pass per row
+/// serves a whole kernel row, 4 pairs at a time, with AVX2 where the CPU has it.
+enum Halving {
     static func applies(to g: ConvGeometry) -> Bool {
         g.kernel == 3 && g.stride == 2 && g.padding == 1 && g.width == 2 * g.outWidth && g.height == 2 * g.outHeight
-    }
-
-    @inline(__always)
-    static func unfold(_ input: UnsafePointer<Float>, channel c: Int, _ columns: Im2col.Columns, geometry g: ConvGeometry,
-                       into col: UnsafeMutablePointer<Float>) {
-        let (h, w, oh, ow) = (g.height, g.width, g.outHeight, g.outWidth)
-        let rowLength = columns.images.count * oh * ow
-        for n in columns.images {
-            let image = input + (c * columns.batch + n) * h * w
-            for ki in 0..<3 {
-                let taps = col + (c * 3 + ki) * 3 * rowLength + (n - columns.images.lowerBound) * oh * ow
-                for y in 0..<oh {
-                    let (left, middle, right) = (taps + y * ow, taps + rowLength + y * ow, taps + 2 * rowLength + y * ow)
-                    let iy = 2 * y - 1 + ki
-                    if iy < 0 {  // only the top padding row: iy <= h - 1 always
-                        for x in 0..<ow { left[x] = 0; middle[x] = 0; right[x] = 0 }
-                        continue
-                    }
-                    Pairs.split(image + iy * w, pairs: ow, even: middle, odd: right, oddShifted: left)
-                }
-            }
-        }
-    }
-
-    @inline(__always)
-    static func fold(_ col: UnsafePointer<Float>, channel c: Int, _ columns: Im2col.Columns, geometry g: ConvGeometry,
-                     into output: UnsafeMutablePointer<Float>, startingFrom initial: Float) {
-        let (h, w, oh, ow) = (g.height, g.width, g.outHeight, g.outWidth)
-        let rowLength = columns.images.count * oh * ow
-        for n in columns.images {
-            let image = output + (c * columns.batch + n) * h * w
-            image.update(repeating: initial, count: h * w)
-            for ki in 0..<3 {
-                let taps = col + (c * 3 + ki) * 3 * rowLength + (n - columns.images.lowerBound) * oh * ow
-                for y in 0..<oh {
-                    let iy = 2 * y - 1 + ki
-                    if iy < 0 { continue }
-                    let (left, middle, right) = (taps + y * ow, taps + rowLength + y * ow, taps + 2 * rowLength + y * ow)
-                    Pairs.add(even: middle, odd: right, oddShifted: left, pairs: ow, into: image + iy * w)
-                }
-            }
-        }
-    }
-}
-
-/// The halving kernel's row moves, 4 pairs at a time: a row of `2 * pairs` values is split
-/// into (or summed from) its even values, its odd values, and its odd values one place on
-/// (kernel taps 1, 2 and 0). Each value gets exactly the scalar loop's additions, in the
-/// same order, so results are bit-identical to it.
-enum Pairs {
-    /// `even[x] = row[2x]`, `odd[x] = row[2x + 1]`, `oddShifted[x] = row[2x - 1]` (0 for x = 0).
-    @inline(__always)
-    static func split(_ row: UnsafePointer<Float>, pairs: Int, even: UnsafeMutablePointer<Float>,
-                      odd: UnsafeMutablePointer<Float>, oddShifted: UnsafeMutablePointer<Float>) {
-        oddShifted[0] = 0
-        var x = 0
-        while x + 4 <= pairs {
-            let values = UnsafeRawPointer(row + 2 * x).loadUnaligned(as: SIMD8<Float>.self)
-            UnsafeMutableRawPointer(even + x).storeBytes(of: values.evenHalf, as: SIMD4<Float>.self)
-            UnsafeMutableRawPointer(odd + x).storeBytes(of: values.oddHalf, as: SIMD4<Float>.self)
-            if x + 5 <= pairs {
-                UnsafeMutableRawPointer(oddShifted + x + 1).storeBytes(of: values.oddHalf, as: SIMD4<Float>.self)
-            } else {
-                for i in 0..<3 { oddShifted[x + 1 + i] = values.oddHalf[i] }
-            }
-            x += 4
-        }
-        while x < pairs {
-            even[x] = row[2 * x]
-            odd[x] = row[2 * x + 1]
-            if x + 1 < pairs { oddShifted[x + 1] = row[2 * x + 1] }
-            x += 1
-        }
-    }
-
-    /// `row[2x] += even[x]`, `row[2x + 1] += odd[x]` for every x, then
-    /// `row[2x - 1] += oddShifted[x]` for x >= 1.
-    @inline(__always)
-    static func add(even: UnsafePointer<Float>, odd: UnsafePointer<Float>, oddShifted: UnsafePointer<Float>, pairs: Int,
-                    into row: UnsafeMutablePointer<Float>) {
-        var x = 0
-        while x + 4 <= pairs {
-            add(interleave(load(even + x), load(odd + x)), to: row + 2 * x)
-            x += 4
-        }
-        while x < pairs {
-            row[2 * x] += even[x]
-            row[2 * x + 1] += odd[x]
-            x += 1
-        }
-        // row[2x + 1] += oddShifted[x + 1] for x < pairs - 1; -0 is the identity of + for
-        // every value (+0 + -0 = +0), so the even values stay as they are.
-        x = 0
-        while x + 5 <= pairs {
-            add(interleave(SIMD4(repeating: -0.0), load(oddShifted + x + 1)), to: row + 2 * x)
-            x += 4
-        }
-        while x + 1 < pairs {
-            row[2 * x + 1] += oddShifted[x + 1]
-            x += 1
-        }
-    }
-
-    @inline(__always)
-    private static func load(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)
-    }
-
-    @inline(__always)
-    private static func add(_ v: SIMD8<Float>, to p: UnsafeMutablePointer<Float>) {
-        let sum = UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) + v
-        UnsafeMutableRawPointer(p).storeBytes(of: sum, as: SIMD8<Float>.self)
-    }
-
-    /// `(a0, b0, a1, b1, ...)`: LLVM makes this two unpack instructions.
-    @inline(__always)
-    private static func interleave(_ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMD8<Float> {
-        SIMD8(a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3])
     }
 }

@@ -1,9 +1,8 @@
 /* Direct 3x3 convolutions between one channel and many; the maps are documented in
  * include/direct3x3.h and DAECore's Direct3x3.swift.
  *
- * C rather than Swift because only C lets one function be built twice, for AVX2 + FMA and
- * for the baseline, the loader picking the one this CPU runs (`target_clones`, x86-64
- * Linux): these kernels are compute-bound, and the package otherwise builds for the baseline.
+ * C rather than Swift so that these compute-bound loops run with AVX2 + FMA where the CPU
+ * has them (see simd.h); the package otherwise builds for the baseline.
  *
  * Single-channel planes are copied into zero-bordered planes in the workspace (rows of
  * `stride`, a multiple of 8 with room for both borders), so every tap is one unaligned
@@ -11,20 +10,8 @@
  * multi-channel tensor streams through memory in long contiguous runs. Every sum runs in a
  * fixed order: results do not depend on threads. */
 #include "direct3x3.h"
+#include "simd.h"
 #include <string.h>
-
-typedef float v8 __attribute__((vector_size(32), aligned(4)));
-typedef int v8i __attribute__((vector_size(32), aligned(4)));
-
-#if defined(__x86_64__) && defined(__linux__)
-#define MULTIVERSIONED __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define MULTIVERSIONED
-#endif
-
-/* Helpers are macros or take pointers: a function returning a v8 would need AVX in its own ABI. */
-#define load(p) (*(const v8 *)(p))
-#define SPLAT(value) ((v8){value, value, value, value, value, value, value, value})
 
 /* Geometry of the padded planes: `stride` floats per row, `size` per plane (H + 2 rows and
  * 8 floats of slack for the last row's loads). */
