@@ -2,7 +2,7 @@ import Dispatch
 
 /// How a step uses several cores in one process: BLAS stays single-threaded and the step
 /// splits its own work. GEMMs run one shard slice (segment) per call anyway, so the slices are
-/// dealt out to the threads in contiguous runs, as ranks would hold them; element-wise loops
+/// dealt out to the threads round-robin, as ranks hold them; element-wise loops
 /// (im2col, BatchNorm, bias, layout) split by channel. Each thread thus runs long stretches
 /// of single-threaded BLAS on its own data instead of meeting the other at every small GEMM.
 /// With one thread (one rank per core under MPI) everything is a plain loop.
@@ -38,16 +38,19 @@ public enum Parallel {
         }
     }
 
-    /// Visits the segments of a batch as `body(worker, index, first sample, samples)`, the
-    /// segments split across the threads in contiguous runs (see `forEachChunk`).
+    /// Visits the segments of a batch as `body(worker, index, first sample, samples)`, dealt
+    /// to the threads round-robin (segment `i` to worker `i % workers`, each worker's in
+    /// order), as ranks hold shard slices: the 24 slices of a 256 batch (16 of 11 samples,
+    /// then 8 of 10) give each of 2 threads 128 samples, where contiguous halves would give
+    /// 132 and 124 and the step would wait for the larger.
     @inline(__always)
     public static func forEachSegment(_ segments: [Int], _ body: (Int, Int, Int, Int) -> Void) {
-        forEachChunk(segments.count) { worker, range in
+        let workers = min(threads, segments.count)
+        forEachChunk(workers) { worker, _ in
             var start = 0
-            for i in 0..<range.lowerBound { start += segments[i] }
-            for i in range {
-                body(worker, i, start, segments[i])
-                start += segments[i]
+            for (i, size) in segments.enumerated() {
+                if i % workers == worker { body(worker, i, start, size) }
+                start += size
             }
         }
     }

@@ -23,8 +23,8 @@ public struct Parameter {
     /// Sums this parameter's gradient over the batch, one segment at a time: `partial(thread,
     /// start, samples, into)` writes a segment's Float gradient into `into`, which is added into
     /// `gradientSum` in Double; `gradient` then holds the Float of the sum. With several
-    /// compute threads each sums a contiguous run of segments into its own `scratch`, and the
-    /// runs are added in order.
+    /// compute threads each sums its segments (see `Parallel.forEachSegment`) into its own
+    /// `scratch`, and the threads' sums are added in order.
     func sumOverSegments(_ segments: [Int], scratch: ThreadScratch,
                          _ partial: (_ worker: Int, _ start: Int, _ size: Int, _ into: UnsafeMutablePointer<Float>) -> Void) {
         let workers = min(Parallel.threads, segments.count)
@@ -35,14 +35,10 @@ public struct Parameter {
             }
         } else {
             scratch.reserve(workers: workers, count: count)
-            Parallel.forEachChunk(segments.count) { worker, range in
+            Parallel.forEachSegment(segments) { worker, i, start, size in
                 let (floats, doubles) = (scratch.floats[worker].pointer, scratch.doubles[worker].pointer)
-                var start = segments[..<range.lowerBound].reduce(0, +)
-                for i in range {
-                    partial(worker, start, segments[i], floats)
-                    accumulate(floats, into: doubles, first: i == range.lowerBound)
-                    start += segments[i]
-                }
+                partial(worker, start, size, floats)
+                accumulate(floats, into: doubles, first: i < workers)  // a worker's first segment is segment `worker`
             }
             gradientSum.update(from: scratch.doubles[0].pointer, count: count)
             for worker in 1..<workers { accumulate(scratch.doubles[worker].pointer, into: gradientSum) }
