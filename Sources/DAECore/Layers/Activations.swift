@@ -22,8 +22,11 @@ public enum LeakyReLU {
 }
 
 public enum Sigmoid {
+    /// Split over the compute threads: `expf` makes this the costliest element-wise loop.
     public static func forward(_ x: UnsafePointer<Float>, output y: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { y[i] = 1 / (1 + expf(-x[i])) }
+        Parallel.forEachChunk(count) { _, range in
+            for i in range { y[i] = 1 / (1 + expf(-x[i])) }
+        }
     }
 
     /// `gradInput` may alias `gradOutput`.

@@ -108,18 +108,20 @@ func forEachSegment(_ segments: [Int], _ body: (Int, Int, Int) -> Void) {
 /// Per-channel helpers for channel-major (`[C][N*plane]`) activations.
 enum ChannelOps {
     /// `parameter.gradient[j] = sum over rows n of data[n][j]` (sample-major data), in Double
-    /// per segment of rows.
+    /// per segment of rows. Row by row, into `gradient` as the segment's Float partial: the
+    /// rows are read in order rather than one strided column at a time.
     static func sumColumns(_ data: UnsafePointer<Float>, rows: Int, columns: Int, segments: [Int], into parameter: Parameter) {
-        for j in 0..<columns {
-            var total: Double = 0
-            forEachSegment(segments) { _, start, size in
-                var part: Float = 0
-                for n in start..<(start + size) { part += data[n * columns + j] }
-                total += Double(part)
+        let (partial, total) = (parameter.gradient, parameter.gradientSum)
+        total.update(repeating: 0, count: columns)
+        forEachSegment(segments) { _, start, size in
+            partial.update(repeating: 0, count: columns)
+            for n in start..<(start + size) {
+                let row = data + n * columns
+                for j in 0..<columns { partial[j] += row[j] }
             }
-            parameter.gradientSum[j] = total
-            parameter.gradient[j] = Float(total)
+            for j in 0..<columns { total[j] += Double(partial[j]) }
         }
+        for j in 0..<columns { partial[j] = Float(total[j]) }
     }
 
     /// `parameter.gradient[c] = sum of data[c][segment]` over the batch's segments (`plane`
