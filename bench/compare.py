@@ -13,8 +13,8 @@ machine hits all of them alike), each as its own process reporting the median of
              stays per process: SyncBatchNorm is GPU-only)
 
 plus the GFLOP/s of the whole step (from the layer shapes, about 67 MFLOP per image)
-against cblas_sgemm's rate measured in the same run on a 1024 square and on the products one
-step makes, peak resident memory per process, and the time a step spends in collectives
+against cblas_sgemm's rate measured in the same run (the best of the rounds) on a 1024 square
+and on the products one step makes, peak resident memory per process, and the time a step spends in collectives
 at 2 ranks. Installs torch from PyPI when it is missing.
 """
 import argparse
@@ -73,9 +73,20 @@ def configurations(args):
     ]
 
 
+def values_of(rounds, name, key, what=None):
+    return [line[key] for lines in rounds[name] for line in lines if line.get("what") == what and key in line]
+
+
 def median_of(rounds, name, key, what=None):
-    values = [line[key] for lines in rounds[name] for line in lines if line.get("what") == what and key in line]
+    values = values_of(rounds, name, key, what)
     return statistics.median(values) if values else float("nan")
+
+
+def best_of(rounds, name, key, what=None):
+    """The highest rate over the rounds: a slow minute only ever lowers a BLAS rate, so the best is
+    the closest to what the machine can do, and the strictest roofline to hold the step to."""
+    values = values_of(rounds, name, key, what)
+    return max(values) if values else float("nan")
 
 
 def main():
@@ -111,10 +122,10 @@ def main():
                      "comm_ms_per_step": median_of(rounds, name, "comm_ms_per_step"),
                      "comm_share": median_of(rounds, name, "comm_share")})
     roofline = {
-        "sgemm_1024_1t": median_of(rounds, "dae-dist 1x1", "gflops", "sgemm-1024"),
-        "sgemm_1024_2t": median_of(rounds, "dae-dist 1x2", "gflops", "sgemm-1024"),
-        "sgemm_step_products_1t": median_of(rounds, "dae-dist 1x1", "gflops", "sgemm-step-products"),
-        "sgemm_step_products_2t": median_of(rounds, "dae-dist 1x2", "gflops", "sgemm-step-products"),
+        "sgemm_1024_1t": best_of(rounds, "dae-dist 1x1", "gflops", "sgemm-1024"),
+        "sgemm_1024_2t": best_of(rounds, "dae-dist 1x2", "gflops", "sgemm-1024"),
+        "sgemm_step_products_1t": best_of(rounds, "dae-dist 1x1", "gflops", "sgemm-step-products"),
+        "sgemm_step_products_2t": best_of(rounds, "dae-dist 1x2", "gflops", "sgemm-step-products"),
     }
     by_name = {row["name"]: row for row in rows}
     targets = targets_of(by_name, roofline)
@@ -164,7 +175,7 @@ def print_table(args, rows, roofline, targets):
         comm = "" if row["comm_ms_per_step"] != row["comm_ms_per_step"] or not row["name"].startswith("dae-dist mpi") else \
             f"{row['comm_ms_per_step']:>13.2f} {100 * row['comm_share']:>7.2f}"
         print(f"{row['name']:18} {row['images_per_sec']:>9.1f} {row['gflops']:>8.1f} {row['peak_rss_mb']:>12.0f} {comm}")
-    print(f"cblas_sgemm 1024^3: {roofline['sgemm_1024_1t']:.1f} GFLOP/s (1 thread), {roofline['sgemm_1024_2t']:.1f} (2 threads); "
+    print(f"cblas_sgemm (best of the rounds) 1024^3: {roofline['sgemm_1024_1t']:.1f} GFLOP/s (1 thread), {roofline['sgemm_1024_2t']:.1f} (2 threads); "
           f"on one step's own products: {roofline['sgemm_step_products_1t']:.1f} (1 thread), {roofline['sgemm_step_products_2t']:.1f} (2 threads)")
     print("targets:")
     for t in targets:
