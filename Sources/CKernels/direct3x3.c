@@ -2,7 +2,8 @@
  * include/direct3x3.h and DAECore's Direct3x3.swift.
  *
  * C rather than Swift so that these compute-bound loops run with AVX2 + FMA where the CPU
- * has them (see simd.h); the package otherwise builds for the baseline.
+ * has them (see simd.h; the kernels themselves are in direct3x3_kernels.inc); the package
+ * otherwise builds for the baseline.
  *
  * Single-channel planes are copied into zero-bordered planes in the workspace (rows of
  * `stride`, a multiple of 8 with room for both borders), so every tap is one unaligned
@@ -17,7 +18,7 @@
  * 8 floats of slack for the last row's loads). */
 typedef struct { long height, width, stride, size; } Padded;
 
-static Padded padded_geometry(long height, long width) {
+HELPER Padded padded_geometry(long height, long width) {
     Padded p;
     p.height = height;
     p.width = width;
@@ -33,7 +34,7 @@ long dae_direct3x3_workspace_floats(long images, long height, long width) {
 
 /* Copies `width` floats. Rows of 8 or more are copied 8 at a time, the last 8 overlapping
  * the ones before: a memcpy call per short row costs more than the copy. */
-static inline void copy_row(float *to, const float *from, long width) {
+HELPER void copy_row(float *to, const float *from, long width) {
     if (width < 8) {
         memcpy(to, from, width * sizeof(float));
         return;
@@ -44,21 +45,21 @@ static inline void copy_row(float *to, const float *from, long width) {
 
 /* Copies an H x W plane into a padded plane's interior (row y + 1, column 1 on); the rest
  * of it must be 0 already. */
-static inline void pad(const float *plane, Padded p, float *padded) {
+HELPER void pad(const float *plane, Padded p, float *padded) {
     for (long y = 0; y < p.height; y++) copy_row(padded + (y + 1) * p.stride + 1, plane + y * p.width, p.width);
 }
 
 /* *acc += sum_t k[t] * (tap t of the 8 pixels whose padded row starts at r): tap t of a
  * kernel centred on pixel (y, x) reads padded[(y + t / 3) * stride + x + t % 3]. */
-static inline void add_taps(v8 *acc, const float *r, long stride, const v8 k[9]) {
+HELPER void add_taps(v8 *acc, const float *r, long stride, const v8 k[9]) {
     const float *r1 = r + stride, *r2 = r + 2 * stride;
     *acc += k[0] * load(r) + k[1] * load(r + 1) + k[2] * load(r + 2)
          + k[3] * load(r1) + k[4] * load(r1 + 1) + k[5] * load(r1 + 2)
          + k[6] * load(r2) + k[7] * load(r2 + 1) + k[8] * load(r2 + 2);
 }
 
-/* s[t] += v * (tap t of the 8 pixels whose padded row starts at r), as in `taps`. */
-static inline void accumulate_taps(v8 s[9], const v8 *v, const float *r, long stride) {
+/* s[t] += v * (tap t of the 8 pixels whose padded row starts at r), as in `add_taps`. */
+HELPER void accumulate_taps(v8 s[9], const v8 *v, const float *r, long stride) {
     const float *r1 = r + stride, *r2 = r + 2 * stride;
     s[0] += *v * load(r); s[1] += *v * load(r + 1); s[2] += *v * load(r + 2);
     s[3] += *v * load(r1); s[4] += *v * load(r1 + 1); s[5] += *v * load(r1 + 2);
@@ -66,104 +67,30 @@ static inline void accumulate_taps(v8 s[9], const v8 *v, const float *r, long st
 }
 
 /* The nine weights of a channel, each in 8 lanes; `flip` turns the kernel by 180 degrees. */
-static inline void broadcast(const float *weights, int flip, v8 k[9]) {
+HELPER void broadcast(const float *weights, int flip, v8 k[9]) {
     for (int t = 0; t < 9; t++) {
         float value = weights[flip ? 8 - t : t];
         k[t] = SPLAT(value);
     }
 }
 
-MULTIVERSIONED
+#define KERNELS_FILE "direct3x3_kernels.inc"
+#include "variants.h"
+
 void dae_direct3x3_convolve(const float *single, const float *weights, const float *bias, float *multi,
                             long channels, long first, long count, long batch, long height, long width,
                             float *workspace) {
-    Padded p = padded_geometry(height, width);
-    long plane = height * width, full = width / 8 * 8;
-    memset(workspace, 0, count * p.size * sizeof(float));
-    for (long i = 0; i < count; i++) pad(single + (first + i) * plane, p, workspace + i * p.size);
-    for (long c = 0; c < channels; c++) {
-        v8 k[9];
-        broadcast(weights + 9 * c, 0, k);
-        float b = bias ? bias[c] : 0;
-        v8 start = SPLAT(b);
-        for (long i = 0; i < count; i++) {
-            const float *padded = workspace + i * p.size;
-            float *out = multi + (c * batch + first + i) * plane;
-            for (long y = 0; y < height; y++) {
-                const float *r = padded + y * p.stride;
-                float *row = out + y * width;
-                for (long x = 0; x < full; x += 8) {
-                    v8 acc = start;
-                    add_taps(&acc, r + x, p.stride, k);
-                    *(v8 *)(row + x) = acc;
-                }
-                if (full < width) { /* the last 8 pixels again, or a row shorter than 8 */
-                    long x = width < 8 ? 0 : width - 8;
-                    v8 tail = start;
-                    add_taps(&tail, r + x, p.stride, k);
-                    if (width < 8) memcpy(row, &tail, width * sizeof(float));
-                    else *(v8 *)(row + x) = tail;
-                }
-            }
-        }
-    }
+    DISPATCH(convolve, single, weights, bias, multi, channels, first, count, batch, height, width, workspace);
 }
 
-MULTIVERSIONED
 void dae_direct3x3_convolve_adjoint(const float *multi, const float *weights, float initial, float *single,
                                     long channels, long first, long count, long batch, long height, long width,
                                     float *workspace) {
-    Padded p = padded_geometry(height, width);
-    long plane = height * width, sums = height * p.stride; /* per image, columns past W unused */
-    float *padded = workspace, *total = workspace + p.size;
-    memset(padded, 0, p.size * sizeof(float));
-    for (long i = 0; i < count * sums; i++) total[i] = initial;
-    for (long c = 0; c < channels; c++) {
-        v8 k[9];
-        broadcast(weights + 9 * c, 1, k);
-        for (long i = 0; i < count; i++) {
-            pad(multi + (c * batch + first + i) * plane, p, padded);
-            float *sum = total + i * sums;
-            /* Row-major over the padded stride: lanes past W read the next row and are never copied out. */
-            for (long j = 0; j < sums; j += 8) add_taps((v8 *)(sum + j), padded + j, p.stride, k);
-        }
-    }
-    for (long i = 0; i < count; i++) {
-        for (long y = 0; y < height; y++) copy_row(single + (first + i) * plane + y * width, total + i * sums + y * p.stride, width);
-    }
+    DISPATCH(convolve_adjoint, multi, weights, initial, single, channels, first, count, batch, height, width, workspace);
 }
 
-MULTIVERSIONED
 void dae_direct3x3_weight_gradient(const float *multi, const float *single, float *partial,
                                    long channels, long first, long count, long batch, long height, long width,
                                    float *workspace) {
-    Padded p = padded_geometry(height, width);
-    long plane = height * width, full = width / 8 * 8, stride = p.stride;
-    v8i tail_mask;
-    for (int lane = 0; lane < 8; lane++) tail_mask[lane] = lane >= 8 - (width - full) ? -1 : 0;
-    memset(workspace, 0, count * p.size * sizeof(float));
-    for (long i = 0; i < count; i++) pad(single + (first + i) * plane, p, workspace + i * p.size);
-    for (long c = 0; c < channels; c++) {
-        v8 s[9] = {{0}};
-        for (long i = 0; i < count; i++) {
-            const float *padded = workspace + i * p.size, *g = multi + (c * batch + first + i) * plane;
-            for (long y = 0; y < height; y++) {
-                const float *r = padded + y * stride, *row = g + y * width;
-                for (long x = 0; x < full; x += 8) accumulate_taps(s, (const v8 *)(row + x), r + x, stride);
-                if (full < width && width >= 8) { /* the last 8 pixels, those already summed masked out */
-                    v8 v = (v8)((v8i)load(row + width - 8) & tail_mask);
-                    accumulate_taps(s, &v, r + width - 8, stride);
-                } else if (full < width) {
-                    v8 v = {0};
-                    memcpy(&v, row, width * sizeof(float)); /* lanes past W stay 0 */
-                    accumulate_taps(s, &v, r, stride);
-                }
-            }
-        }
-        for (int t = 0; t < 9; t++) {
-            float total = 0;
-            for (int lane = 0; lane < 8; lane++) total += s[t][lane];
-            partial[9 * c + t] = total;
-        }
-    }
+    DISPATCH(weight_gradient, multi, single, partial, channels, first, count, batch, height, width, workspace);
 }

@@ -1,4 +1,5 @@
-/* im2col and col2im of the halving convolutions (include/halving.h).
+/* im2col and col2im of the halving convolutions (include/halving.h; the kernels are in
+ * halving_kernels.inc, built twice, see simd.h).
  *
  * An input row's even values are kernel column 1's, its odd values column 2's and, one
  * place on, column 0's. So im2col splits each input row once into the three taps of its
@@ -13,7 +14,7 @@
 #include <string.h>
 
 /* even[x] = row[2x], odd[x] = row[2x + 1], odd_shifted[x] = row[2x - 1] (0 for x = 0). */
-static inline void split_row(const float *row, long pairs, float *even, float *odd, float *odd_shifted) {
+HELPER void split_row(const float *row, long pairs, float *even, float *odd, float *odd_shifted) {
     if (pairs < 4) {
         for (long x = 0; x < pairs; x++) {
             even[x] = row[2 * x];
@@ -39,38 +40,13 @@ static inline void split_row(const float *row, long pairs, float *even, float *o
     }
 }
 
-MULTIVERSIONED
-void dae_halving_unfold(const float *input, float *col, long channels, long first, long count, long batch,
-                        long height, long width) {
-    long oh = height / 2, ow = width / 2, row_length = count * oh * ow;
-    for (long c = 0; c < channels; c++) {
-        for (long n = first; n < first + count; n++) {
-            const float *image = input + (c * batch + n) * height * width;
-            float *taps = col + c * 9 * row_length + (n - first) * oh * ow;
-            for (long ki = 0; ki < 3; ki++) {
-                for (long y = 0; y < oh; y++) {
-                    float *left = taps + 3 * ki * row_length + y * ow, *middle = left + row_length, *right = left + 2 * row_length;
-                    long iy = 2 * y - 1 + ki;
-                    if (iy < 0) { /* the top padding row; iy <= height - 1 always */
-                        memset(left, 0, ow * sizeof(float));
-                        memset(middle, 0, ow * sizeof(float));
-                        memset(right, 0, ow * sizeof(float));
-                        continue;
-                    }
-                    split_row(image + iy * width, ow, middle, right, left);
-                }
-            }
-        }
-    }
-}
-
 /* The taps of kernel row ki at output row y, for an output row's col2im. */
 typedef struct { const float *left, *middle, *right; } KernelRow;
 
 /* out[2x] = ((start + middle_a[x]) + middle_b[x]), out[2x + 1] = (((start + right_a[x]) +
  * left_a[x + 1]) + right_b[x]) + left_b[x + 1], with b absent when `two` is 0 and left[pairs]
  * counted as nothing. */
-static inline void gather_row(float start, const KernelRow *a, const KernelRow *b, int two, long pairs, float *out) {
+HELPER void gather_row(float start, const KernelRow *a, const KernelRow *b, int two, long pairs, float *out) {
     if (pairs < 4) {
         for (long x = 0; x < pairs; x++) {
             float even = start + a->middle[x], odd = start + a->right[x];
@@ -107,33 +83,15 @@ static inline void gather_row(float start, const KernelRow *a, const KernelRow *
     }
 }
 
-MULTIVERSIONED
+#define KERNELS_FILE "halving_kernels.inc"
+#include "variants.h"
+
+void dae_halving_unfold(const float *input, float *col, long channels, long first, long count, long batch,
+                        long height, long width) {
+    DISPATCH(unfold, input, col, channels, first, count, batch, height, width);
+}
+
 void dae_halving_fold(const float *col, float *output, const float *initial, long channels, long first, long count,
                       long batch, long height, long width) {
-    long oh = height / 2, ow = width / 2, row_length = count * oh * ow;
-    for (long c = 0; c < channels; c++) {
-        float start = initial ? initial[c] : 0;
-        for (long n = first; n < first + count; n++) {
-            float *image = output + (c * batch + n) * height * width;
-            const float *taps = col + c * 9 * row_length + (n - first) * oh * ow;
-#define KERNEL_ROW(ki, y) ((KernelRow){taps + 3 * (ki) * row_length + (y) * ow, taps + (3 * (ki) + 1) * row_length + (y) * ow, \
-                                       taps + (3 * (ki) + 2) * row_length + (y) * ow})
-            for (long iy = 0; iy < height; iy++) {
-                /* Input row iy = 2y - 1 + ki: kernel row 1 of output row iy / 2 when iy is even;
-                 * when odd, kernel row 0 of output row (iy + 1) / 2 (if any), then kernel row 2
-                 * of output row (iy - 1) / 2. */
-                if (iy % 2 == 0) {
-                    KernelRow a = KERNEL_ROW(1, iy / 2);
-                    gather_row(start, &a, &a, 0, ow, image + iy * width);
-                } else if ((iy + 1) / 2 < oh) {
-                    KernelRow a = KERNEL_ROW(0, (iy + 1) / 2), b = KERNEL_ROW(2, (iy - 1) / 2);
-                    gather_row(start, &a, &b, 1, ow, image + iy * width);
-                } else {
-                    KernelRow b = KERNEL_ROW(2, (iy - 1) / 2);
-                    gather_row(start, &b, &b, 0, ow, image + iy * width);
-                }
-            }
-#undef KERNEL_ROW
-        }
-    }
+    DISPATCH(fold, col, output, initial, channels, first, count, batch, height, width);
 }

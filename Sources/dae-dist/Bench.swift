@@ -70,7 +70,7 @@ struct Bench: ParsableCommand {
         defer { Communicators.finish(communicator.inner) }
         let printer = communicator.rank == 0
         if printer && !json {
-            print("dae-dist training step, \(communicator.size) rank(s), --bn \(bn.rawValue) (images/s, median of \(repeats) x \(steps) steps)")
+            print("dae-dist training step, \(communicator.size) rank(s), --bn \(bn.rawValue), \(KernelBuild.name) kernels (images/s, median of \(repeats) x \(steps) steps)")
             print("  batch  threads   images/s   ms/step   GFLOP/s   peak RSS MB   comm ms/step   comm %")
         }
         for threadCount in threads {

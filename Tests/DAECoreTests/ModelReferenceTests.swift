@@ -87,7 +87,7 @@ final class ModelReferenceTests: XCTestCase {
             try fixture.copyFloats("init." + spec.name, shape: spec.shape, into: model.parameters.value(spec.name).pointer)
         }
         let noisy = try fixture.floats("input.noisy")
-        model.input.buffer.update(fromContentsOf: noisy)
+        _ = model.input.buffer.update(fromContentsOf: noisy)
         return (model, clean)
     }
 
@@ -147,6 +147,13 @@ final class ModelReferenceTests: XCTestCase {
 
     func testMatchesPyTorchLatent2() throws { try checkAgainstPyTorch(latentDim: 2) }
     func testMatchesPyTorchLatent16() throws { try checkAgainstPyTorch(latentDim: 16) }
+
+    /// The C kernels' baseline build (no AVX2/FMA: other roundings) is as close to PyTorch.
+    func testMatchesPyTorchWithBaselineKernels() throws {
+        KernelBuild.forceBaseline(true)
+        defer { KernelBuild.forceBaseline(false) }
+        try checkAgainstPyTorch(latentDim: 2)
+    }
 
     /// The element-wise loops split channels across threads and BLAS runs two threads: same answers.
     func testMatchesPyTorchWithTwoComputeThreads() throws {

@@ -187,7 +187,7 @@ final class TrainCommandTests: XCTestCase {
         ]
         for (what, data) in cases {
             let path = broken + "/\(what.replacingOccurrences(of: " ", with: "-")).safetensors"
-            FileManager.default.createFile(atPath: path, contents: data)
+            XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: data), path)
             let result = try runDirect(["train"] + small + ["--resume", path, "--out-dir", temporaryDirectory()])
             XCTAssertNotEqual(result.status, 0, what)
             XCTAssertTrue(result.output.contains(path), "\(what): \(result.output)")

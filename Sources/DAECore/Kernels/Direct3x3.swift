@@ -8,7 +8,7 @@ import CKernels
 /// column matrix streams through memory besides. Directly, each image's single-channel plane
 /// is copied once into a zero-bordered buffer that stays in L1 and every tap is an 8-wide
 /// load from it. The kernels are C (`CKernels`), built for AVX2 + FMA and for the
-/// baseline x86-64, the loader choosing by CPU.
+/// baseline (see `KernelBuild`).
 ///
 /// The three maps, for images `images` of `[C][batch][H][W]` ("multi") and `[1][batch][H][W]`
 /// ("single") tensors and weights `[C][3][3]` (PyTorch's layout for both `Conv2d(1, C)` and
