@@ -55,16 +55,25 @@ enum Direct3x3 {
 
     /// Either layer's backward: the weight gradient summed over the batch's segments into
     /// `weight` (see `Parameter`), then, per segment while its data is in cache, the input
-    /// gradient if `inputGradient` is given (`convolve` or `convolveAdjoint` on those images).
+    /// gradient: `gradSingle = convolveAdjoint(multi)` for a convolution (its input is the
+    /// single channel, `multi` its output gradient), `gradMulti = convolve(single)` for a
+    /// transposed one (its input is `multi`, `single` its output gradient).
     static func backward(multi: UnsafePointer<Float>, single: UnsafePointer<Float>, weight: Parameter, channels: Int,
                          segments: [Int], geometry g: ConvGeometry, scratch: ThreadScratch,
-                         inputGradient: ((_ images: Range<Int>, _ workspace: UnsafeMutablePointer<Float>) -> Void)?) {
+                         gradSingle: UnsafeMutablePointer<Float>? = nil, gradMulti: UnsafeMutablePointer<Float>? = nil) {
         let batch = segments.reduce(0, +)
         scratch.reserveColumns(for: segments, floatsPerImage: workspacePerImage(geometry: g))
         weight.sumOverSegments(segments, scratch: scratch) { worker, start, size, partial in
             let (images, workspace) = (start..<(start + size), scratch.columns(worker))
             weightGradient(multi, single, channels: channels, images: images, batch: batch, geometry: g, workspace: workspace, into: partial)
-            inputGradient?(images, workspace)
+            if let gradSingle {
+                convolveAdjoint(multi, weights: weight.value, initial: 0, into: gradSingle, channels: channels, images: images,
+                                batch: batch, geometry: g, workspace: workspace)
+            }
+            if let gradMulti {
+                convolve(single, weights: weight.value, bias: nil, into: gradMulti, channels: channels, images: images,
+                         batch: batch, geometry: g, workspace: workspace)
+            }
         }
     }
 }

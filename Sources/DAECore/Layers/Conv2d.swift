@@ -70,14 +70,8 @@ public struct Conv2d {
         let width = batch * plane
         let patch = geometry.patchSize
         if Direct3x3.applies(to: geometry) {
-            let convolveAdjoint = gradInput.map { gradInput in
-                { (images: Range<Int>, workspace: UnsafeMutablePointer<Float>) in
-                    Direct3x3.convolveAdjoint(gradOutput, weights: weight.value, initial: 0, into: gradInput, channels: outChannels,
-                                              images: images, batch: batch, geometry: geometry, workspace: workspace)
-                }
-            }
             Direct3x3.backward(multi: gradOutput, single: input, weight: weight, channels: outChannels, segments: segments,
-                               geometry: geometry, scratch: scratch, inputGradient: convolveAdjoint)
+                               geometry: geometry, scratch: scratch, gradSingle: gradInput)
             if sumBiasGradient { ChannelOps.sumRowsBySegment(gradOutput, channels: outChannels, plane: plane, segments: segments, into: bias) }
             return
         }

@@ -63,15 +63,8 @@ public struct ConvTranspose2d {
                          gradInput: UnsafeMutablePointer<Float>?, segments: [Int], scratch: ThreadScratch,
                          sumBiasGradient: Bool = true) {
         if Direct3x3.applies(to: geometry) {
-            let batch = segments.reduce(0, +)
-            let convolve = gradInput.map { gradInput in
-                { (images: Range<Int>, workspace: UnsafeMutablePointer<Float>) in
-                    Direct3x3.convolve(gradOutput, weights: weight.value, bias: nil, into: gradInput, channels: inChannels,
-                                       images: images, batch: batch, geometry: geometry, workspace: workspace)
-                }
-            }
             Direct3x3.backward(multi: input, single: gradOutput, weight: weight, channels: inChannels, segments: segments,
-                               geometry: geometry, scratch: scratch, inputGradient: convolve)
+                               geometry: geometry, scratch: scratch, gradMulti: gradInput)
         } else {
             backwardByColumns(input, gradOutput: gradOutput, gradInput: gradInput, segments: segments, scratch: scratch)
         }
