@@ -160,7 +160,7 @@ def main():
             row["step_over_sgemm_1024"] = paired[key]
             row["step_over_best_sgemm_1024"] = row["gflops"] / roofline["sgemm_1024_1t" if key == "1x1" else "sgemm_1024_2t"]
     by_name = {row["name"]: row for row in rows}
-    targets = targets_of(by_name, roofline, paired)
+    targets = targets_of(by_name, paired)
     print_table(args, rows, roofline, targets)
     result = {"machine": machine(), "batch": args.batch, "latent_dim": args.latent_dim, "rounds": args.rounds,
               "rows": rows, "roofline_gflops": roofline, "targets": targets, "raw": rounds}
@@ -178,7 +178,7 @@ def flops_per_image(rounds):
     return float("nan")
 
 
-def targets_of(rows, roofline, paired):
+def targets_of(rows, paired):
     """The performance targets of issue 7, each with its measured value and whether it is met."""
     ours_1t, ours_2t, ours_mpi = rows["dae-dist 1x1"], rows["dae-dist 1x2"], rows["dae-dist mpi 2x1"]
     torch_2t, torch_ddp = rows["pytorch 1x2"], rows["pytorch ddp 2x1"]
