@@ -14,6 +14,7 @@ import PackageDescription
 /// - `DAEPictures`: PNG pictures of a run (sample grids, loss curve, latent scatter).
 /// - `DAEData`: MNIST (IDX files, download, virtual shards, sampler, noise) and synthetic digits.
 /// - `dae-dist`: the command-line program.
+/// - `CAllocationCounter` (tests only): counts heap allocations, to check that a step makes none.
 let package = Package(
     name: "dae-dist",
     platforms: [.macOS(.v13)],
@@ -82,14 +83,18 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .target(
+            name: "CAllocationCounter",
+            path: "Tests/CAllocationCounter"
+        ),
         .testTarget(
             name: "DAECoreTests",
-            dependencies: ["DAECore"],
+            dependencies: ["DAECore", "CAllocationCounter"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "DAEDataTests",
-            dependencies: ["DAEData"]
+            dependencies: ["DAEData", "CAllocationCounter"]
         ),
         .testTarget(
             name: "DistributedTests",

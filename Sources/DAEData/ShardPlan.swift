@@ -14,6 +14,10 @@ public struct ShardPlan: Sendable, Equatable {
     public let sliceSizes: [Int]
     /// `bounds[s]..<bounds[s + 1]` is shard s's range of training sample indices.
     public let bounds: [Int]
+    /// Full global steps per epoch. Each shard's leftover (fewer than its slice size plus one
+    /// sample, and different samples each epoch, since the permutation changes) waits for the
+    /// next epoch. Stored: the sampler checks it every step, which must not allocate.
+    public let stepsPerEpoch: Int
 
     public init(trainCount: Int, shards: Int, globalBatch: Int, worldSize: Int) throws {
         guard shards >= 1 else { throw DataError.invalidSetting(flag: "--shards", reason: "must be at least 1 (got \(shards)).") }
@@ -38,13 +42,11 @@ public struct ShardPlan: Sendable, Equatable {
             bounds.append(trainCount * cumulative / globalBatch)
         }
         self.bounds = bounds
+        let sizes = sliceSizes
+        stepsPerEpoch = (0..<shards).map { (bounds[$0 + 1] - bounds[$0]) / sizes[$0] }.min()!
     }
 
     public func range(of shard: Int) -> Range<Int> { bounds[shard]..<bounds[shard + 1] }
-
-    /// Full global steps per epoch. Each shard's leftover (fewer than its slice size plus one
-    /// sample, and different samples each epoch, since the permutation changes) waits for the next epoch.
-    public var stepsPerEpoch: Int { (0..<shards).map { range(of: $0).count / sliceSizes[$0] }.min()! }
 
     public func shardsOwned(rank: Int, worldSize: Int) -> [Int] { Array(stride(from: rank, to: shards, by: worldSize)) }
 

@@ -9,17 +9,10 @@ final class ComputeThreadsTests: XCTestCase {
     private func train(threads: Int, slices: [Int]) throws -> (values: [Float], gradients: [Float], losses: [Double]) {
         ComputeThreads.set(threads)
         defer { ComputeThreads.set(1) }
-        let batch = slices.reduce(0, +)
-        let model = Autoencoder(latentDim: 3, maxBatch: batch, seed: 7)
-        var random = SplitMix64(seed: 11)
-        let clean = FloatBuffer(count: batch * Architecture.imagePixels)
-        for i in 0..<clean.count {
-            clean[i] = random.nextUnitFloat()
-            model.input[i] = min(1, max(0, clean[i] + 0.1 * (random.nextUnitFloat() - 0.5)))
-        }
-        let step = TrainingStep(model: model, optimizer: Adam(parameterCount: model.parameters.count))
+        let training = RandomBatchTraining(latentDim: 3, slices: slices, modelSeed: 7, dataSeed: 11)
         var losses: [Double] = []
-        for _ in 0..<3 { losses.append(try step.run(target: clean.pointer, batch: batch, globalBatch: batch, segments: slices)) }
+        for _ in 0..<3 { losses.append(try training.run()) }
+        let model = training.step.model
         return (model.parameters.values.array, model.parameters.gradients.array, losses)
     }
 

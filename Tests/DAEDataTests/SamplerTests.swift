@@ -1,3 +1,4 @@
+import CAllocationCounter
 import DAEData
 import XCTest
 
@@ -126,5 +127,31 @@ final class NoiseTests: XCTestCase {
                                 epoch: 4, factor: 0.3, clean: &cleanB, noisy: &noisyB)
         XCTAssertEqual(Array(noisyA[0..<784]), Array(noisyB[784...]))
         XCTAssertEqual(Array(noisyA[784...]), Array(noisyB[0..<784]))
+    }
+
+    /// What the training loop does per step before the model (the rank's sample indices, the
+    /// clean and noisy batch) allocates nothing, like the step itself (`StepAllocationTests`).
+    func testPreparingABatchAllocatesNothing() throws {
+        try XCTSkipUnless(dae_allocation_counting_supported() != 0, "counting allocations needs glibc")
+        let plan = try ShardPlan(trainCount: 1000, shards: 24, globalBatch: 96, worldSize: 2)
+        let order = EpochOrder(plan: plan, seed: 3, epoch: 1, rank: 1, worldSize: 2)
+        let digits = Digits(pixels: (0..<(784 * 1000)).map { UInt8($0 % 251) }, labels: [UInt8](repeating: 0, count: 1000),
+                            sampleIndices: Array(0..<1000))
+        let noise = NoiseGenerator(seed: 9)
+        let indices = UnsafeMutablePointer<Int>.allocate(capacity: plan.globalBatch)
+        let clean = UnsafeMutablePointer<Float>.allocate(capacity: plan.globalBatch * 784)
+        let noisy = UnsafeMutablePointer<Float>.allocate(capacity: plan.globalBatch * 784)
+        defer { indices.deallocate(); clean.deallocate(); noisy.deallocate() }
+        var total = 0
+        dae_allocation_counting_start()
+        for step in 0..<plan.stepsPerEpoch {
+            let n = order.samples(step: step, into: indices)
+            BatchAssembler.assemble(count: n, digits: digits, row: { indices[$0] }, sampleIndex: { indices[$0] }, noise: noise,
+                                    epoch: 1, factor: 0.1, clean: clean, noisy: noisy)
+            total += n
+        }
+        let allocations = dae_allocation_counting_stop()
+        XCTAssertEqual(allocations, 0, "\(plan.stepsPerEpoch) steps' batches made \(allocations) heap allocations")
+        XCTAssertEqual(total, plan.stepsPerEpoch * plan.localBatch(rank: 1, worldSize: 2))
     }
 }

@@ -78,3 +78,31 @@ func fromChannelMajor(_ x: UnsafePointer<Float>, batch: Int, channels: Int, plan
     } } }
     return out
 }
+
+/// A model on one random noisy batch (`slices` summing to its size), its training step with
+/// Adam, and the clean images to run it against.
+struct RandomBatchTraining {
+    let step: TrainingStep
+    let clean: FloatBuffer
+    let slices: [Int]
+    var batch: Int { slices.reduce(0, +) }
+
+    init(latentDim: Int, slices: [Int], modelSeed: UInt64, dataSeed: UInt64) {
+        let batch = slices.reduce(0, +)
+        let model = Autoencoder(latentDim: latentDim, maxBatch: batch, seed: modelSeed)
+        var random = SplitMix64(seed: dataSeed)
+        clean = FloatBuffer(count: batch * Architecture.imagePixels)
+        for i in 0..<clean.count {
+            clean[i] = random.nextUnitFloat()
+            model.input[i] = min(1, max(0, clean[i] + 0.1 * (random.nextUnitFloat() - 0.5)))
+        }
+        step = TrainingStep(model: model, optimizer: Adam(parameterCount: model.parameters.count))
+        self.slices = slices
+    }
+
+    /// One training step; the global mean squared error before it.
+    @discardableResult
+    func run() throws -> Double {
+        try step.run(target: clean.pointer, batch: batch, globalBatch: batch, segments: slices)
+    }
+}
