@@ -86,6 +86,9 @@ struct Train: ParsableCommand {
         try positive(validationInterval, "--validation-interval"); try positive(earlyStopPatience, "--early-stop-patience")
         guard earlyStopDelta >= 0 else { throw ValidationError("--early-stop-delta must be 0 or more (got \(earlyStopDelta)).") }
         guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more.") }
+        guard batchSize >= shards else {
+            throw ValidationError("--batch-size (\(batchSize)) must be at least --shards (\(shards)): every shard gives a sample to every step. Raise the batch or lower --shards.")
+        }
         if resume == "auto" && outDir == nil {
             throw ValidationError("--resume auto needs --out-dir: the folder of the run to continue.")
         }
@@ -96,6 +99,12 @@ struct Train: ParsableCommand {
         let communicator = try Communicators.make(timeout: collectiveTimeout)
         let rank = communicator.rank
         do {
+            let outDir = self.outDir ?? Train.defaultOutDir(runName: runName)
+            let resumePath = resume.map { $0 == "auto" ? (outDir as NSString).appendingPathComponent("checkpoints/last.safetensors") : $0 }
+            // Before any data is read or downloaded; rank 0 reads the checkpoint for all ranks.
+            if rank == 0, let resumePath, !FileManager.default.isReadableFile(atPath: resumePath) {
+                throw TrainingError.badCheckpoint(path: resumePath, reason: "no such file (rank 0 could not read it)")
+            }
             var config = TrainingConfig(dataset: try resolveDataset(communicator))
             config.latentDim = latentDim
             config.globalBatch = batchSize
@@ -112,7 +121,7 @@ struct Train: ParsableCommand {
             config.threads = threads
             config.logEvery = logEvery
             config.consistencyEvery = consistencyEvery
-            config.outDir = outDir ?? Train.defaultOutDir(runName: runName)
+            config.outDir = outDir
             config.validationInterval = validationInterval
             config.earlyStopPatience = earlyStopPatience
             config.earlyStopDelta = earlyStopDelta
@@ -123,8 +132,7 @@ struct Train: ParsableCommand {
                 print("dae-dist: \(communicator.size) rank(s), \(trainer.splits.trainCount) training images in \(shards) shards, "
                       + "global batch \(batchSize) (\(trainer.localBatch) on rank 0), \(trainer.plan.stepsPerEpoch) steps per epoch")
             }
-            if let resume {
-                let path = resume == "auto" ? (config.outDir! as NSString).appendingPathComponent("checkpoints/last.safetensors") : resume
+            if let path = resumePath {
                 try trainer.resume(path: path)
                 if rank == 0 {
                     print("dae-dist: resuming from \(path) at epoch \(trainer.position.epoch + 1), step \(trainer.globalStep)")

@@ -123,11 +123,15 @@ final class TrainCommandTests: XCTestCase {
             (["--bn", "sideways"], "--bn"),
             (["--val-size", "100000", "--dataset", "synthetic"], "--val-size"),
             (["--data-dir", "/nonexistent", "--no-download"], "/nonexistent/"),
+            // Refused before the data is looked for (here it would be downloaded first).
+            (["--batch-size", "10", "--data-dir", "/nonexistent"], "--shards (24)"),
+            (["--resume", "/nonexistent/last.safetensors", "--data-dir", "/nonexistent"], "/nonexistent/last.safetensors: cannot resume"),
         ]
         for (arguments, named) in cases {
             let result = try runDirect(["train"] + arguments)
             XCTAssertNotEqual(result.status, 0, "\(arguments)")
             XCTAssertTrue(result.output.contains(named), "\(arguments): \(result.output)")
+            XCTAssertFalse(result.output.contains("downloading"), "\(arguments): \(result.output)")
         }
     }
 
