@@ -1,3 +1,4 @@
+import DAECore
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -37,7 +38,9 @@ public struct MNISTDownloader: Sendable {
     /// Downloads every file of `files` that is not already in `dataDir`. `log` hears progress.
     public func download(into dataDir: String, files: [String] = MNISTDownloader.allFiles,
                          log: (String) -> Void = { _ in }) throws {
-        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        do { try Directories.create(dataDir) } catch {
+            throw DataError.invalidSetting(flag: "--data-dir", reason: "\(error) Choose a folder you can write to, or put the MNIST files there yourself.")
+        }
         for file in files {
             let destination = (dataDir as NSString).appendingPathComponent(file)
             if FileManager.default.fileExists(atPath: destination) { continue }

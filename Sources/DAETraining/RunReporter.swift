@@ -29,8 +29,8 @@ public final class RunReporter {
         self.interactive = progressBar
         self.worldSize = worldSize
         for directory in [outDir, (outDir as NSString).appendingPathComponent("checkpoints"), (outDir as NSString).appendingPathComponent("samples")] {
-            do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-                throw TrainingError.cannotWrite(path: directory, reason: error.localizedDescription)
+            do { try Directories.create(directory) } catch let error as DirectoryError {
+                throw TrainingError.cannotWrite(path: directory, reason: "cannot create this folder (\(error.reason))")
             }
         }
         let versions: KeyValuePairs<String, Any?> = ["dae-dist": RunReporter.version, "swift": RunReporter.swiftVersion]

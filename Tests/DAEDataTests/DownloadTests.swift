@@ -65,6 +65,16 @@ final class DownloadTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: destination).sorted(), files.sorted(), "no temporary files left")
     }
 
+    /// A --data-dir that cannot be made is named with the system's reason, before any request.
+    func testAnUncreatableDataDirIsNamedWithTheReason() throws {
+        let file = try temporaryDirectory() + "/a-file"
+        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data([1])))
+        XCTAssertThrowsError(try MNISTDownloader(mirrors: ["http://127.0.0.1:9/"], timeout: 1).download(into: file + "/mnist")) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.contains("--data-dir") && message.contains(file + "/mnist") && message.contains(file + " exists and is not a folder"), message)
+        }
+    }
+
     func testACorruptedCopyIsRejectedAndLeavesNothing() throws {
         let official = TestShared.path("data/mnist-t10k")
         guard FileManager.default.fileExists(atPath: official) else { throw XCTSkip("\(official) is absent; skipping") }

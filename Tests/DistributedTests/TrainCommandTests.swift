@@ -115,6 +115,8 @@ final class TrainCommandTests: XCTestCase {
     }
 
     func testBadFlagsAreRefusedBeforeAnyWork() throws {
+        let file = temporaryDirectory()
+        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data([1])))
         let cases: [([String], String)] = [
             (["--epochs", "0"], "--epochs"),
             (["--lr", "-1"], "--lr"),
@@ -126,6 +128,8 @@ final class TrainCommandTests: XCTestCase {
             // Refused before the data is looked for (here it would be downloaded first).
             (["--batch-size", "10", "--data-dir", "/nonexistent"], "--shards (24)"),
             (["--resume", "/nonexistent/last.safetensors", "--data-dir", "/nonexistent"], "/nonexistent/last.safetensors: cannot resume"),
+            (["--data-dir", file + "/mnist"], "--data-dir: \(file)/mnist: cannot create this folder (\(file) exists and is not a folder)"),
+            (["--dataset", "synthetic", "--out-dir", file + "/run"], "\(file)/run: cannot create this folder (\(file) exists and is not a folder)"),
         ]
         for (arguments, named) in cases {
             let result = try runDirect(["train"] + arguments)

@@ -90,6 +90,32 @@ public struct AtomicFileError: Error, CustomStringConvertible {
     public var description: String { "\(path): could not be written (\(reason)); nothing was replaced." }
 }
 
+/// `mkdir -p`: creates a folder and its missing parents. Failures carry the system's reason
+/// ("Permission denied", "Read-only file system"), where Foundation's would say only that
+/// "the file doesn't exist".
+public enum Directories {
+    public static func create(_ path: String) throws {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            guard mkdir(prefix, 0o755) != 0 else { continue }
+            let error = errno
+            var status = stat()
+            if error == EEXIST && stat(prefix, &status) == 0 {
+                if (status.st_mode & S_IFMT) == S_IFDIR { continue }
+                throw DirectoryError(path: path, reason: "\(prefix) exists and is not a folder")
+            }
+            throw DirectoryError(path: path, reason: String(cString: strerror(error)))
+        }
+    }
+}
+
+public struct DirectoryError: Error, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String { "\(path): cannot create this folder (\(reason))." }
+}
+
 extension ModelCheckpoint {
     /// A model (evaluation use) from a checkpoint file, its latent size read from the file.
     public static func loadModel(path: String, maxBatch: Int) throws -> Autoencoder {
