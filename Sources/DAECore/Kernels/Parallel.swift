@@ -1,9 +1,10 @@
+import CKernels
 import Dispatch
 
 /// How a step uses several cores in one process: BLAS stays single-threaded and the step
-/// splits its own work. GEMMs run one shard slice (segment) per call anyway, so the slices are
-/// dealt out to the threads round-robin, as ranks hold them; element-wise loops
-/// (im2col, BatchNorm, bias, layout) split by channel. Each thread thus runs long stretches
+/// splits its own work. GEMMs run one shard slice (segment) per call anyway, so the threads
+/// take slices from a shared counter; element-wise loops (BatchNorm, bias, layout) split by
+/// channel. Each thread thus runs long stretches
 /// of single-threaded BLAS on its own data instead of meeting the other at every small GEMM.
 /// With one thread (one rank per core under MPI) everything is a plain loop.
 public enum Parallel {
@@ -38,19 +39,38 @@ public enum Parallel {
         }
     }
 
-    /// Visits the segments of a batch as `body(worker, index, first sample, samples)`, dealt
-    /// to the threads round-robin (segment `i` to worker `i % workers`, each worker's in
-    /// order), as ranks hold shard slices: the 24 slices of a 256 batch (16 of 11 samples,
-    /// then 8 of 10) give each of 2 threads 128 samples, where contiguous halves would give
-    /// 132 and 124 and the step would wait for the larger.
+    /// Visits the segments of a batch as `body(worker, index, first sample, samples)`. With
+    /// several threads each takes the next segment as soon as it is done with one, so the
+    /// threads finish together even when one starts late (a woken thread lags the caller by
+    /// tens of microseconds on a VM) or runs slower for a while: dealing them out round-robin
+    /// left one core idle for ~8% of a 2-thread step at the ends of these loops. What a body
+    /// computes must not depend on `worker` (it only picks per-thread scratch).
     @inline(__always)
     public static func forEachSegment(_ segments: [Int], _ body: (Int, Int, Int, Int) -> Void) {
         let workers = min(threads, segments.count)
-        forEachChunk(workers) { worker, _ in
+        guard workers > 1 else {
             var start = 0
             for (i, size) in segments.enumerated() {
-                if i % workers == worker { body(worker, i, start, size) }
+                body(0, i, start, size)
                 start += size
+            }
+            return
+        }
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: segments.count) { starts in
+            var start = 0
+            for (i, size) in segments.enumerated() {
+                starts[i] = start
+                start += size
+            }
+            var next = 0
+            withUnsafeMutablePointer(to: &next) { next in
+                forEachChunk(workers) { worker, _ in
+                    while true {
+                        let i = dae_take_next(next)
+                        if i >= segments.count { break }
+                        body(worker, i, starts[i], segments[i])
+                    }
+                }
             }
         }
     }

@@ -21,27 +21,32 @@ public struct Parameter {
     }
 
     /// Sums this parameter's gradient over the batch, one segment at a time: `partial(thread,
-    /// start, samples, into)` writes a segment's Float gradient into `into`, which is added into
-    /// `gradientSum` in Double; `gradient` then holds the Float of the sum. With several
-    /// compute threads each sums its segments (see `Parallel.forEachSegment`) into its own
-    /// `scratch`, and the threads' sums are added in order.
+    /// start, samples, into)` writes a segment's Float gradient into `into`, and the partials
+    /// are added into `gradientSum` in Double, in segment order; `gradient` then holds the
+    /// Float of the sum. With several compute threads (segments taken as they come, see
+    /// `Parallel.forEachSegment`) each segment's partial gets its own scratch and the sums are
+    /// made afterwards in the same order, so any thread count gives one thread's bits.
     func sumOverSegments(_ segments: [Int], scratch: ThreadScratch,
                          _ partial: (_ worker: Int, _ start: Int, _ size: Int, _ into: UnsafeMutablePointer<Float>) -> Void) {
         let workers = min(Parallel.threads, segments.count)
-        if workers <= 1 {
+        if workers <= 1 || segments.count * count > ThreadScratch.partialBudget {
             forEachSegment(segments) { i, start, size in
                 partial(0, start, size, gradient)
                 accumulate(gradient, into: gradientSum, first: i == 0)
             }
         } else {
-            scratch.reserve(workers: workers, count: count)
+            let partials = scratch.segmentPartials(segments: segments.count, count: count)
+            let (count, gradientSum) = (count, gradientSum)
             Parallel.forEachSegment(segments) { worker, i, start, size in
-                let (floats, doubles) = (scratch.floats[worker].pointer, scratch.doubles[worker].pointer)
-                partial(worker, start, size, floats)
-                accumulate(floats, into: doubles, first: i < workers)  // a worker's first segment is segment `worker`
+                partial(worker, start, size, partials + i * count)
             }
-            gradientSum.update(from: scratch.doubles[0].pointer, count: count)
-            for worker in 1..<workers { accumulate(scratch.doubles[worker].pointer, into: gradientSum) }
+            Parallel.forEachChunk(count) { _, range in
+                for j in range {
+                    var sum = Double(partials[j])
+                    for i in 1..<segments.count { sum += Double(partials[i * count + j]) }
+                    gradientSum[j] = sum
+                }
+            }
         }
         for i in 0..<count { gradient[i] = Float(gradientSum[i]) }
     }
@@ -54,28 +59,27 @@ public struct Parameter {
             for i in 0..<count { sum[i] += Double(part[i]) }
         }
     }
-
-    @inline(__always)
-    private func accumulate(_ part: UnsafePointer<Double>, into sum: UnsafeMutablePointer<Double>) {
-        for i in 0..<count { sum[i] += part[i] }
-    }
 }
 
-/// Per-thread buffers, reused from step to step: for `Parameter.sumOverSegments` one Float
-/// partial and one Double sum per thread, as large as the largest parameter; and one im2col
-/// buffer per thread for a shard slice at a time (`columns`). They grow when first needed
-/// (the first step, or a larger slice or thread count) and never shrink.
+/// Buffers of the compute threads, reused from step to step: one Float gradient partial per
+/// shard slice for `Parameter.sumOverSegments`, as large as the largest parameter; and one
+/// im2col buffer per thread for a shard slice at a time (`columns`). They grow when first
+/// needed (the first step, or a larger slice or thread count) and never shrink.
 public final class ThreadScratch {
-    private(set) var floats: [FloatBuffer] = []
-    private(set) var doubles: [DoubleBuffer] = []
+    private var partials = FloatBuffer(count: 1)
     private var columnBuffers: [FloatBuffer] = []
+
+    /// Most Floats of per-segment partials a parameter may use (64 MB); a parameter that
+    /// would need more (a Linear layer of a latent size in the hundreds) sums its segments on
+    /// one thread instead.
+    static let partialBudget = 16 << 20
 
     public init() {}
 
-    /// Gradient partials of `count` values for `workers` threads.
-    func reserve(workers: Int, count: Int) {
-        Self.grow(&floats, workers: workers, count: count)
-        Self.grow(&doubles, workers: workers, count: count)
+    /// Room for `segments` partials of `count` values, `[segment][count]`.
+    func segmentPartials(segments: Int, count: Int) -> UnsafeMutablePointer<Float> {
+        if partials.count < segments * count { partials = FloatBuffer(count: segments * count) }
+        return partials.pointer
     }
 
     /// Makes sure each of the threads that will visit `segments` has a column buffer of
