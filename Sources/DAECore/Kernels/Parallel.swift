@@ -3,21 +3,41 @@ import Dispatch
 
 /// How a step uses several cores in one process: BLAS stays single-threaded and the step
 /// splits its own work. GEMMs run one shard slice (segment) per call anyway, so the threads
-/// take slices from a shared counter; element-wise loops (BatchNorm, bias, layout) split by
-/// channel. Each thread thus runs long stretches
-/// of single-threaded BLAS on its own data instead of meeting the other at every small GEMM.
-/// With one thread (one rank per core under MPI) everything is a plain loop.
+/// take slices from a shared counter; element-wise loops (BatchNorm, layout) take channels
+/// the same way. Each thread thus runs long stretches of single-threaded BLAS on its own data
+/// instead of meeting the other at every small GEMM. With one thread (one rank per core
+/// under MPI) everything is a plain loop.
 public enum Parallel {
     /// Threads of this process's compute; set by `ComputeThreads.set`.
     nonisolated(unsafe) public private(set) static var threads = 1
 
     public static func setThreads(_ count: Int) { threads = max(1, count) }
 
-    /// Calls `body(i)` for every `i` in `0..<count`, in contiguous chunks, one chunk per thread.
+    /// Calls `body(i)` for every `i` in `0..<count` (a channel, say), each thread taking the
+    /// next `i` when done with one (see `forEachSegment`).
     @inline(__always)
     public static func forEach(_ count: Int, _ body: (Int) -> Void) {
-        forEachChunk(count) { _, range in
-            for i in range { body(i) }
+        forEachTaken(count) { _, i in body(i) }
+    }
+
+    /// `body(worker, i)` for every `i` in `0..<count`, the threads taking `i`s from a shared
+    /// counter as they finish the last.
+    @inline(__always)
+    static func forEachTaken(_ count: Int, _ body: (Int, Int) -> Void) {
+        let workers = min(threads, count)
+        guard workers > 1 else {
+            for i in 0..<count { body(0, i) }
+            return
+        }
+        var next = 0
+        withUnsafeMutablePointer(to: &next) { next in
+            forEachChunk(workers) { worker, _ in
+                while true {
+                    let i = dae_take_next(next)
+                    if i >= count { break }
+                    body(worker, i)
+                }
+            }
         }
     }
 
@@ -47,31 +67,13 @@ public enum Parallel {
     /// computes must not depend on `worker` (it only picks per-thread scratch).
     @inline(__always)
     public static func forEachSegment(_ segments: [Int], _ body: (Int, Int, Int, Int) -> Void) {
-        let workers = min(threads, segments.count)
-        guard workers > 1 else {
-            var start = 0
-            for (i, size) in segments.enumerated() {
-                body(0, i, start, size)
-                start += size
-            }
-            return
-        }
         withUnsafeTemporaryAllocation(of: Int.self, capacity: segments.count) { starts in
             var start = 0
             for (i, size) in segments.enumerated() {
                 starts[i] = start
                 start += size
             }
-            var next = 0
-            withUnsafeMutablePointer(to: &next) { next in
-                forEachChunk(workers) { worker, _ in
-                    while true {
-                        let i = dae_take_next(next)
-                        if i >= segments.count { break }
-                        body(worker, i, starts[i], segments[i])
-                    }
-                }
-            }
+            forEachTaken(segments.count) { worker, i in body(worker, i, starts[i], segments[i]) }
         }
     }
 }
