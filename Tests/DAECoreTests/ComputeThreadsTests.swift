@@ -6,10 +6,10 @@ import XCTest
 final class ComputeThreadsTests: XCTestCase {
     /// Three training steps on one random batch split into `slices`; the parameters, gradients
     /// and losses after them.
-    private func train(threads: Int, slices: [Int]) throws -> (values: [Float], gradients: [Float], losses: [Double]) {
+    private func train(threads: Int, slices: [Int], latentDim: Int = 3) throws -> (values: [Float], gradients: [Float], losses: [Double]) {
         ComputeThreads.set(threads)
         defer { ComputeThreads.set(1) }
-        let training = RandomBatchTraining(latentDim: 3, slices: slices, modelSeed: 7, dataSeed: 11)
+        let training = RandomBatchTraining(latentDim: latentDim, slices: slices, modelSeed: 7, dataSeed: 11)
         var losses: [Double] = []
         for _ in 0..<3 { losses.append(try training.run()) }
         let model = training.step.model
@@ -25,6 +25,17 @@ final class ComputeThreadsTests: XCTestCase {
             XCTAssertTrue(many.gradients == one.gradients, "\(threads) threads: gradients differ")
             XCTAssertTrue(many.values == one.values, "\(threads) threads: parameters differ")
         }
+    }
+
+    /// Per-slice gradient partials have a memory budget; a parameter beyond it (here the
+    /// Linear layers of a 1200-wide latent, 3.8 M values x 5 slices) sums on one thread.
+    func testParametersBeyondThePartialBudgetGiveTheSameBits() throws {
+        let slices = [3, 2, 3, 2, 3]
+        let one = try train(threads: 1, slices: slices, latentDim: 1200)
+        let two = try train(threads: 2, slices: slices, latentDim: 1200)
+        XCTAssertEqual(two.losses, one.losses)
+        XCTAssertTrue(two.gradients == one.gradients, "gradients differ")
+        XCTAssertTrue(two.values == one.values, "parameters differ")
     }
 
     func testEvaluationDoesNotDependOnThreads() throws {
