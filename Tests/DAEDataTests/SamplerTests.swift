@@ -133,6 +133,9 @@ final class NoiseTests: XCTestCase {
     /// clean and noisy batch) allocates nothing, like the step itself (`StepAllocationTests`).
     func testPreparingABatchAllocatesNothing() throws {
         try XCTSkipUnless(dae_allocation_counting_supported() != 0, "counting allocations needs glibc")
+        #if DEBUG
+        throw XCTSkip("a debug build boxes closure contexts on the heap; the check is for the optimised build (launch/test builds tests with -c release)")
+        #endif
         let plan = try ShardPlan(trainCount: 1000, shards: 24, globalBatch: 96, worldSize: 2)
         let order = EpochOrder(plan: plan, seed: 3, epoch: 1, rank: 1, worldSize: 2)
         let digits = Digits(pixels: (0..<(784 * 1000)).map { UInt8($0 % 251) }, labels: [UInt8](repeating: 0, count: 1000),
