@@ -63,6 +63,9 @@ struct Bench: ParsableCommand {
     struct StepResult {
         var batch = 0, threads = 0, ranks = 1
         var imagesPerSecond = 0.0, gflops = 0.0, peakResidentMB = 0.0, communicationShare = 0.0, communicationMs = 0.0
+        /// CPU seconds per second of a step, per process: how much of its threads' time the
+        /// step keeps busy (MPI's waits spin, so under mpirun waiting counts as busy).
+        var cpusBusy = 0.0
     }
 
     func run() throws {
@@ -71,7 +74,7 @@ struct Bench: ParsableCommand {
         let printer = communicator.rank == 0
         if printer && !json {
             print("dae-dist training step, \(communicator.size) rank(s), --bn \(bn.rawValue), \(KernelBuild.name) kernels (images/s, median of \(repeats) x \(steps) steps)")
-            print("  batch  threads   images/s   ms/step   GFLOP/s   peak RSS MB   comm ms/step   comm %")
+            print("  batch  threads   images/s   ms/step   GFLOP/s   peak RSS MB   comm ms/step   comm %   CPUs busy")
         }
         for threadCount in threads {
             ComputeThreads.set(threadCount)
@@ -79,13 +82,13 @@ struct Bench: ParsableCommand {
                 let result = try measure(batch: batch, threads: threadCount, communicator: communicator)
                 guard printer else { continue }
                 if json {
-                    print(String(format: "{\"impl\": \"dae-dist\", \"bn\": \"\(bn.rawValue)\", \"ranks\": %d, \"threads\": %d, \"batch\": %d, \"images_per_sec\": %.1f, \"gflops\": %.2f, \"peak_rss_mb\": %.0f, \"comm_ms_per_step\": %.3f, \"comm_share\": %.4f}",
+                    print(String(format: "{\"impl\": \"dae-dist\", \"bn\": \"\(bn.rawValue)\", \"ranks\": %d, \"threads\": %d, \"batch\": %d, \"images_per_sec\": %.1f, \"gflops\": %.2f, \"peak_rss_mb\": %.0f, \"comm_ms_per_step\": %.3f, \"comm_share\": %.4f, \"cpus_busy\": %.3f}",
                                  result.ranks, threadCount, batch, result.imagesPerSecond, result.gflops, result.peakResidentMB,
-                                 result.communicationMs, result.communicationShare))
+                                 result.communicationMs, result.communicationShare, result.cpusBusy))
                 } else {
-                    print(String(format: "%7d %8d %10.1f %9.2f %9.1f %13.0f %14.2f %8.1f", batch, threadCount, result.imagesPerSecond,
+                    print(String(format: "%7d %8d %10.1f %9.2f %9.1f %13.0f %14.2f %8.1f %11.2f", batch, threadCount, result.imagesPerSecond,
                                  1000 * Double(batch) / result.imagesPerSecond, result.gflops, result.peakResidentMB,
-                                 result.communicationMs, 100 * result.communicationShare))
+                                 result.communicationMs, 100 * result.communicationShare, result.cpusBusy))
                 }
                 fflush(nil)  // nil flushes every stream; `stdout` is not concurrency-safe to name
             }
@@ -187,28 +190,33 @@ struct Bench: ParsableCommand {
         let setup = try StepSetup(batch: batch, latentDim: latentDim, batchNorm: bn, communicator: communicator)
         func step() throws { try setup.step.run(target: setup.clean.pointer, batch: setup.batch, globalBatch: batch, segments: setup.segments) }
         for _ in 0..<warmup { try step() }
-        var rates: [Double] = [], communication: [Double] = []
+        var rates: [Double] = [], communication: [Double] = [], busy: [Double] = []
         for _ in 0..<repeats {
             try communicator.barrier()
             communicator.reset()
-            let start = Clock.seconds()
+            let start = Clock.seconds(), cpuStart = Roofline.processCPUSeconds()
             for _ in 0..<steps { try step() }
             let seconds = Clock.seconds() - start
+            busy.append((Roofline.processCPUSeconds() - cpuStart) / seconds)
             communication.append(communicator.seconds / seconds)
             rates.append(Double(batch * steps) / seconds)
         }
-        // Every rank's view: the slowest rank's rate and the mean share spent in collectives.
-        let rate = rates.sorted()[rates.count / 2], share = communication.sorted()[communication.count / 2]
-        let gathered = DoubleBuffer(count: 3 * communicator.size)
-        gathered[3 * communicator.rank] = rate
-        gathered[3 * communicator.rank + 1] = share
-        gathered[3 * communicator.rank + 2] = Roofline.peakResidentMegabytes()
+        // Every rank's view: the slowest rank's rate, the mean share spent in collectives and
+        // the mean CPUs busy.
+        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        let fields = 4
+        let gathered = DoubleBuffer(count: fields * communicator.size)
+        for (i, value) in [median(rates), median(communication), Roofline.peakResidentMegabytes(), median(busy)].enumerated() {
+            gathered[fields * communicator.rank + i] = value
+        }
         try communicator.inner.allReduceSum(gathered.buffer)
         let ranks = 0..<communicator.size
+        func field(_ i: Int) -> [Double] { ranks.map { gathered[fields * $0 + i] } }
         var result = StepResult(batch: batch, threads: threads, ranks: communicator.size)
-        result.imagesPerSecond = ranks.map { gathered[3 * $0] }.min()!
-        result.communicationShare = ranks.map { gathered[3 * $0 + 1] }.reduce(0, +) / Double(communicator.size)
-        result.peakResidentMB = ranks.map { gathered[3 * $0 + 2] }.max()!
+        result.imagesPerSecond = field(0).min()!
+        result.communicationShare = field(1).reduce(0, +) / Double(communicator.size)
+        result.peakResidentMB = field(2).max()!
+        result.cpusBusy = field(3).reduce(0, +) / Double(communicator.size)
         result.gflops = result.imagesPerSecond * Double(Architecture.trainingFLOPsPerImage(latentDim: latentDim)) / 1e9
         result.communicationMs = result.communicationShare * 1000 * Double(batch) / result.imagesPerSecond
         return result

@@ -42,6 +42,14 @@ enum Roofline {
         return Double(usage.ru_maxrss) / 1024  // kilobytes on Linux
     }
 
+    /// Seconds of CPU (user and system) this process has used, all threads together.
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + 1e-6 * Double(t.tv_usec) }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
     private static func run(_ s: GemmShape, _ a: FloatBuffer, _ b: FloatBuffer, _ c: FloatBuffer) {
         BLAS.gemm(transposeA: s.transposeA, transposeB: s.transposeB, m: s.m, n: s.n, k: s.k,
                   a: a.pointer, lda: s.lda, b: b.pointer, ldb: s.ldb, beta: s.beta, c: c.pointer, ldc: s.ldc)
