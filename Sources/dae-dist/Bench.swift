@@ -64,7 +64,7 @@ struct Bench: ParsableCommand {
         var batch = 0, threads = 0, ranks = 1
         var imagesPerSecond = 0.0, gflops = 0.0, peakResidentMB = 0.0, communicationShare = 0.0, communicationMs = 0.0
         /// CPU seconds per second of a step, per process: how much of its threads' time the
-        /// step keeps busy (MPI's waits spin, so under mpirun waiting counts as busy).
+        /// step keeps busy (MPI waits spin while each rank has a processor, so waiting counts).
         var cpusBusy = 0.0
     }
 

@@ -52,6 +52,10 @@ struct SelfTest: ParsableCommand {
                 Foundation.exit(1)
             }
             print("collectives ok on rank \(rank) of \(size)")
+            if let mpi = communicator as? MPICommunicator {
+                let policy = mpi.spinSeconds > 0 ? "spin" : "sleep"
+                print("rank \(rank): \(mpi.ranksOnNode) ranks on this node, waits \(policy)")
+            }
             Communicators.finish(communicator)
         }
     }

@@ -8,6 +8,10 @@ final class CollectivesTests: XCTestCase {
             XCTAssertEqual(result.status, 0, "\(ranks) ranks: \(result.output)")
             for rank in 0..<ranks {
                 XCTAssertTrue(result.output.contains("collectives ok on rank \(rank) of \(ranks)"), "\(ranks) ranks: \(result.output)")
+                // Waits poll without pausing only while every rank has a processor of its own
+                // (one compute thread each here); oversubscribed ranks sleep between polls.
+                let policy = ranks <= ProcessInfo.processInfo.activeProcessorCount ? "spin" : "sleep"
+                XCTAssertTrue(result.output.contains("rank \(rank): \(ranks) ranks on this node, waits \(policy)"), "\(ranks) ranks: \(result.output)")
             }
         }
     }

@@ -13,7 +13,8 @@
 
 /// Whether this process was started by an MPI launcher (mpirun / srun with PMI).
 int dae_mpi_launched(void);
-int dae_mpi_init(int *rank, int *size);
+/// Initialises MPI; `node_size` is how many ranks share this rank's node (memory).
+int dae_mpi_init(int *rank, int *size, int *node_size);
 int dae_mpi_finalize(void);
 int dae_mpi_initialized(void);
 
@@ -21,8 +22,10 @@ int dae_mpi_iallreduce_float_sum(float *buffer, int count, int *request);
 int dae_mpi_iallreduce_double_sum(double *buffer, int count, int *request);
 int dae_mpi_ibcast(void *buffer, int bytes, int root, int *request);
 int dae_mpi_ibarrier(int *request);
-/// Waits for `request`, polling; gives up after `timeout_seconds` (<= 0: wait forever).
-int dae_mpi_wait(int request, double timeout_seconds);
+/// Waits for `request`: polls MPI without pause for up to `spin_seconds`, then polls with
+/// short sleeps between, so a long wait leaves the core to others; gives up after
+/// `timeout_seconds` (<= 0: wait forever).
+int dae_mpi_wait(int request, double timeout_seconds, double spin_seconds);
 
 void dae_mpi_abort(int code);
 /// MPI's text for an error code, into `buffer` (NUL-terminated).
