@@ -78,6 +78,9 @@ struct Bench: ParsableCommand {
         }
         for threadCount in threads {
             ComputeThreads.set(threadCount)
+            if let warning = ComputeThreads.affinityWarning(threads: threadCount, rank: communicator.rank) {
+                FileHandle.standardError.write(Data((warning + "\n").utf8))
+            }
             for batch in batchSizes {
                 let result = try measure(batch: batch, threads: threadCount, communicator: communicator)
                 guard printer else { continue }

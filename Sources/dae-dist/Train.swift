@@ -98,6 +98,9 @@ struct Train: ParsableCommand {
     func run() throws {
         let communicator = try Communicators.make(timeout: collectiveTimeout)
         let rank = communicator.rank
+        if let warning = ComputeThreads.affinityWarning(threads: threads, rank: rank) {
+            FileHandle.standardError.write(Data((warning + "\n").utf8))
+        }
         do {
             let outDir = self.outDir ?? Train.defaultOutDir(runName: runName)
             let resumePath = resume.map { $0 == "auto" ? (outDir as NSString).appendingPathComponent("checkpoints/last.safetensors") : $0 }

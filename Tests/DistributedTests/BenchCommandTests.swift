@@ -12,6 +12,21 @@ final class BenchCommandTests: XCTestCase {
 
     private let quick = ["bench", "--batch-sizes", "8", "--threads", "1", "--warmup", "0", "--repeats", "1", "--steps", "1", "--json"]
 
+    /// Compute threads confined to fewer processors (as mpirun's default binding confines a
+    /// rank to one core) are warned about, naming the fix; threads that fit are not.
+    func testWarnsWhenThreadsOutnumberTheProcessorsAllowed() throws {
+        let taskset = "/usr/bin/taskset"
+        guard FileManager.default.isExecutableFile(atPath: taskset) else { throw XCTSkip("taskset (util-linux) is not installed") }
+        let twoThreads = ["bench", "--batch-sizes", "8", "--threads", "2", "--warmup", "0", "--repeats", "1", "--steps", "1", "--no-sgemm"]
+        let confined = try Subprocess.run(taskset, ["-c", "0", MPIRun.executable] + twoThreads)
+        XCTAssertEqual(confined.status, 0, confined.output)
+        XCTAssertTrue(confined.output.contains("rank 0 runs --threads 2 on 1 processor(s)"), confined.output)
+        XCTAssertTrue(confined.output.contains("--bind-to none"), confined.output)
+        let fits = try Subprocess.run(taskset, ["-c", "0", MPIRun.executable] + quick)
+        XCTAssertEqual(fits.status, 0, fits.output)
+        XCTAssertFalse(fits.output.contains("warning"), fits.output)
+    }
+
     func testSingleProcessReportsStepAndRoofline() throws {
         let result = try Subprocess.run(MPIRun.executable, quick)
         XCTAssertEqual(result.status, 0, result.output)

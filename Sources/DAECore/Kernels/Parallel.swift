@@ -90,4 +90,18 @@ public enum ComputeThreads {
         BLAS.setThreads(1)
         Parallel.setThreads(count)
     }
+
+    /// Processors this process may run on (its CPU affinity), or nil where the system does not say.
+    public static var processorsAllowed: Int? {
+        let count = Int(dae_processors_allowed())
+        return count > 0 ? count : nil
+    }
+
+    /// A warning when `threads` compute threads would share fewer processors: mpirun binds
+    /// each rank to one core unless told otherwise, which silently serialises the threads.
+    public static func affinityWarning(threads: Int, rank: Int) -> String? {
+        guard let allowed = processorsAllowed, threads > allowed else { return nil }
+        return "dae-dist: warning: rank \(rank) runs --threads \(threads) on \(allowed) processor(s) (its CPU affinity), so its threads "
+            + "take turns. mpirun binds each rank to one core by default: start it with --bind-to none, or --map-by slot:PE=\(threads)."
+    }
 }
