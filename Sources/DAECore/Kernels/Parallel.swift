@@ -59,6 +59,14 @@ public enum Parallel {
         }
     }
 
+    /// `forEachChunk` for element-wise loops: below `minimum` elements one thread does it
+    /// all, since waking another costs more than it saves.
+    @inline(__always)
+    public static func forEachElementChunk(_ count: Int, minimum: Int = 32_768, _ body: (Range<Int>) -> Void) {
+        if count < minimum { return body(0..<count) }
+        forEachChunk(count) { _, range in body(range) }
+    }
+
     /// Visits the segments of a batch as `body(worker, index, first sample, samples)`. With
     /// several threads each takes the next segment as soon as it is done with one, so the
     /// threads finish together even when one starts late (a woken thread lags the caller by

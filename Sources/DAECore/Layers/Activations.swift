@@ -11,20 +11,24 @@ public enum LeakyReLU {
 
     public static func forward(_ x: UnsafePointer<Float>, output y: UnsafeMutablePointer<Float>, count: Int,
                                slope: Float = defaultSlope) {
-        for i in 0..<count { let v = x[i]; y[i] = v > 0 ? v : v * slope }
+        Parallel.forEachElementChunk(count) { range in
+            for i in range { let v = x[i]; y[i] = v > 0 ? v : v * slope }
+        }
     }
 
     /// `gradInput` may alias `gradOutput`.
     public static func backward(output y: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>,
                                 gradInput dx: UnsafeMutablePointer<Float>, count: Int, slope: Float = defaultSlope) {
-        for i in 0..<count { dx[i] = y[i] > 0 ? dy[i] : dy[i] * slope }
+        Parallel.forEachElementChunk(count) { range in
+            for i in range { dx[i] = y[i] > 0 ? dy[i] : dy[i] * slope }
+        }
     }
 }
 
 public enum Sigmoid {
     /// Split over the compute threads: `expf` makes this the costliest element-wise loop.
     public static func forward(_ x: UnsafePointer<Float>, output y: UnsafeMutablePointer<Float>, count: Int) {
-        Parallel.forEachChunk(count) { _, range in
+        Parallel.forEachElementChunk(count, minimum: 4_096) { range in
             for i in range { y[i] = 1 / (1 + expf(-x[i])) }
         }
     }
@@ -32,6 +36,8 @@ public enum Sigmoid {
     /// `gradInput` may alias `gradOutput`.
     public static func backward(output y: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>,
                                 gradInput dx: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { let s = y[i]; dx[i] = dy[i] * s * (1 - s) }
+        Parallel.forEachElementChunk(count) { range in
+            for i in range { let s = y[i]; dx[i] = dy[i] * s * (1 - s) }
+        }
     }
 }

@@ -12,6 +12,8 @@ public enum MSELoss {
     public static func gradient(_ prediction: UnsafePointer<Float>, target: UnsafePointer<Float>, count: Int,
                                 meanOver: Int, into grad: UnsafeMutablePointer<Float>) {
         let scale = 2 / Float(meanOver)
-        for i in 0..<count { grad[i] = scale * (prediction[i] - target[i]) }
+        Parallel.forEachElementChunk(count) { range in
+            for i in range { grad[i] = scale * (prediction[i] - target[i]) }
+        }
     }
 }
