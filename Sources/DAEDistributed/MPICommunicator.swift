@@ -89,10 +89,11 @@ public final class MPICommunicator: Communicator {
     /// Seconds a wait polls MPI without pausing before it starts sleeping between polls.
     /// Polling answers a collective within microseconds; a sleeping poller takes ~0.2 ms per
     /// collective, and a step has 10 BatchNorm syncs plus the gradients' (~1.5% of a 2-rank
-    /// step on 2 cores). Only fair when each compute thread of the node's ranks has a processor
-    /// of its own: ranks sharing processors (`--oversubscribe`) sleep at once, or a spinning
-    /// rank would starve the one it waits for. Long waits (rank 0 validating) sleep after the
-    /// budget either way.
+    /// step on 2 cores). Only when each compute thread of the node's ranks has a processor of
+    /// its own: ranks known to share processors (`--oversubscribe`) sleep at once. Polling
+    /// yields the core between rounds, so ranks sharing processors unnoticed (nodes simulated
+    /// on one machine) still let each other run. Long waits (rank 0 validating) sleep after
+    /// the budget either way.
     public var spinSeconds: Double {
         ranksOnNode * Parallel.threads <= processorsOnNode ? 0.02 : 0
     }

@@ -1,6 +1,7 @@
 #include "mpi_shim.h"
 
 #include <mpi.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -103,7 +104,12 @@ int dae_mpi_wait(int request, double timeout_seconds, double spin_seconds) {
         if ((polls & 63) != 0) continue;
         double now = now_seconds();
         if (timeout_seconds > 0 && now > deadline) return DAE_MPI_TIMEOUT;
-        if (spinning && now < spin_until) continue;
+        if (spinning && now < spin_until) {
+            // Costs about a microsecond when nothing else wants this core; when a rank shares
+            // it unnoticed (simulated nodes on one machine), the other rank runs instead.
+            sched_yield();
+            continue;
+        }
         spinning = 0;
         // Yield the core between polls: with more ranks than cores, a spinning rank would
         // starve the one it is waiting for. (A sleep lasts ~70 us with the kernel's timer
