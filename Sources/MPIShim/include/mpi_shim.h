@@ -22,7 +22,7 @@ int dae_mpi_iallreduce_float_sum(float *buffer, int count, int *request);
 int dae_mpi_iallreduce_double_sum(double *buffer, int count, int *request);
 int dae_mpi_ibcast(void *buffer, int bytes, int root, int *request);
 int dae_mpi_ibarrier(int *request);
-/// Waits for `request`: polls MPI without pause for up to `spin_seconds`, then polls with
+/// Waits for `request`: polls MPI (yielding the core between rounds) for up to `spin_seconds`, then polls with
 /// short sleeps between, so a long wait leaves the core to others; gives up after
 /// `timeout_seconds` (<= 0: wait forever).
 int dae_mpi_wait(int request, double timeout_seconds, double spin_seconds);
