@@ -29,35 +29,32 @@ public struct Parameter {
     func sumOverSegments(_ segments: [Int], scratch: ThreadScratch,
                          _ partial: (_ worker: Int, _ start: Int, _ size: Int, _ into: UnsafeMutablePointer<Float>) -> Void) {
         let workers = min(Parallel.threads, segments.count)
-        if workers <= 1 || segments.count * count > ThreadScratch.partialBudget {
+        guard workers > 1 && segments.count * count <= ThreadScratch.partialBudget else {
             forEachSegment(segments) { i, start, size in
                 partial(0, start, size, gradient)
                 accumulate(gradient, into: gradientSum, first: i == 0)
             }
-        } else {
-            let partials = scratch.segmentPartials(segments: segments.count, count: count)
-            let (count, gradientSum) = (count, gradientSum)
-            Parallel.forEachSegment(segments) { worker, i, start, size in
-                partial(worker, start, size, partials + i * count)
-            }
-            let gradient = gradient
-            // In blocks that stay in L1, one partial at a time: a sequential read of each
-            // partial rather than two dozen interleaved strided streams. Same additions, same
-            // order per value.
-            Parallel.forEachChunk(count) { _, range in
-                for blockStart in stride(from: range.lowerBound, to: range.upperBound, by: 512) {
-                    let block = blockStart..<min(blockStart + 512, range.upperBound)
-                    for j in block { gradientSum[j] = Double(partials[j]) }
-                    for i in 1..<segments.count {
-                        let partial = partials + i * count
-                        for j in block { gradientSum[j] += Double(partial[j]) }
-                    }
-                    for j in block { gradient[j] = Float(gradientSum[j]) }
-                }
-            }
+            for i in 0..<count { gradient[i] = Float(gradientSum[i]) }
             return
         }
-        for i in 0..<count { gradient[i] = Float(gradientSum[i]) }
+        let partials = scratch.segmentPartials(segments: segments.count, count: count)
+        let (length, sums, floats) = (count, gradientSum, gradient)
+        Parallel.forEachSegment(segments) { worker, i, start, size in
+            partial(worker, start, size, partials + i * length)
+        }
+        // In blocks that stay in L1, one partial at a time: a sequential read of each partial
+        // rather than two dozen interleaved strided streams. Same additions, same order per value.
+        Parallel.forEachChunk(length) { _, range in
+            for blockStart in stride(from: range.lowerBound, to: range.upperBound, by: 512) {
+                let block = blockStart..<min(blockStart + 512, range.upperBound)
+                for j in block { sums[j] = Double(partials[j]) }
+                for i in 1..<segments.count {
+                    let partial = partials + i * length
+                    for j in block { sums[j] += Double(partial[j]) }
+                }
+                for j in block { floats[j] = Float(sums[j]) }
+            }
+        }
     }
 
     @inline(__always)
