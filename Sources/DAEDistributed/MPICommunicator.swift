@@ -135,6 +135,11 @@ public enum Communicators {
         MPICommunicator.launchedByMPI ? try MPICommunicator(timeout: timeout) : SingleProcessCommunicator()
     }
 
+    /// How many ranks share this process's node: 1 without MPI.
+    public static func ranksOnNode(_ communicator: Communicator) -> Int {
+        (communicator as? MPICommunicator)?.ranksOnNode ?? 1
+    }
+
     /// Ends MPI cleanly when it is in use.
     public static func finish(_ communicator: Communicator) {
         (communicator as? MPICommunicator)?.finalize()

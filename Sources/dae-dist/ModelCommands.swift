@@ -9,11 +9,16 @@ import Foundation
 struct ModelOptions: ParsableArguments {
     @Option(help: "A checkpoint written by dae-dist train (best.safetensors or last.safetensors).")
     var checkpoint: String
-    @Option(help: "Compute threads.")
-    var threads = 1
+    @Option(help: ArgumentHelp("Compute threads. Default: the processors this process may run on.", valueName: "n"))
+    var threads: Int?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads)).") }
+    }
 
     func load(maxBatch: Int = 256) throws -> Autoencoder {
-        ComputeThreads.set(threads)
+        // Evaluation runs 32 images per unit of work: a batch of 256 keeps at most 8 threads busy.
+        ComputeThreads.set(threads ?? ComputeThreads.automatic(ranksOnNode: 1, limit: 8))
         do { return try ModelCheckpoint.loadModel(path: checkpoint, maxBatch: maxBatch) } catch let error as SafeTensorsError {
             throw ValidationFailure(message: error.description)
         }

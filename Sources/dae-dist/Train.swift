@@ -39,8 +39,8 @@ struct Train: ParsableCommand {
     var shards = 24
     @Option(help: "BatchNorm statistics: sync (global batch, all ranks identical) or local (each rank's own batch).")
     var bn: BatchNormStatistics = .sync
-    @Option(help: "Compute threads per rank: they share out each batch's shard slices (keep ranks x threads <= cores).")
-    var threads = 1
+    @Option(help: ArgumentHelp("Compute threads per rank: they share out each batch's shard slices (keep ranks x threads <= cores). Default: this rank's share of the processors.", valueName: "n"))
+    var threads: Int?
     @Option(name: .customLong("max-steps"), help: "Stop after this many global steps.")
     var maxSteps: Int?
     @Option(name: .customLong("limit-train"), help: "Use at most this many training images.")
@@ -75,7 +75,8 @@ struct Train: ParsableCommand {
     func validate() throws {
         func positive(_ value: Int, _ flag: String) throws { if value < 1 { throw ValidationError("\(flag) must be at least 1 (got \(value)).") } }
         try positive(epochs, "--epochs"); try positive(batchSize, "--batch-size"); try positive(latentDim, "--latent-dim")
-        try positive(valSize, "--val-size"); try positive(shards, "--shards"); try positive(threads, "--threads")
+        try positive(valSize, "--val-size"); try positive(shards, "--shards")
+        if let threads { try positive(threads, "--threads") }
         try positive(syntheticSize, "--synthetic-size")
         if let maxSteps { try positive(maxSteps, "--max-steps") }
         if let limitTrain { try positive(limitTrain, "--limit-train") }
@@ -98,6 +99,7 @@ struct Train: ParsableCommand {
     func run() throws {
         let communicator = try Communicators.make(timeout: collectiveTimeout)
         let rank = communicator.rank
+        let threads = self.threads ?? ComputeThreads.automatic(ranksOnNode: Communicators.ranksOnNode(communicator), limit: shards)
         if let warning = ComputeThreads.affinityWarning(threads: threads, rank: rank) {
             FileHandle.standardError.write(Data((warning + "\n").utf8))
         }
@@ -133,7 +135,8 @@ struct Train: ParsableCommand {
             let trainer = try Trainer(config: config, communicator: communicator)
             if rank == 0 {
                 print("dae-dist: \(communicator.size) rank(s), \(trainer.splits.trainCount) training images in \(shards) shards, "
-                      + "global batch \(batchSize) (\(trainer.localBatch) on rank 0), \(trainer.plan.stepsPerEpoch) steps per epoch")
+                      + "global batch \(batchSize) (\(trainer.localBatch) on rank 0), \(trainer.plan.stepsPerEpoch) steps per epoch, "
+                      + "\(threads) compute thread(s) per rank")
             }
             if let path = resumePath {
                 try trainer.resume(path: path)

@@ -103,6 +103,28 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(refused.output.contains("epochz"), refused.output)
     }
 
+    /// Without --threads a rank takes its share of the processors: all of them alone, one
+    /// when bound to one core, the node's divided among its ranks under mpirun --bind-to none.
+    func testThreadsDefaultToTheRanksShareOfTheProcessors() throws {
+        let processors = ProcessInfo.processInfo.activeProcessorCount
+        let run = ["train"] + small + ["--max-steps", "1"]
+        let aloneDir = temporaryDirectory()
+        let alone = try runDirect(run + ["--out-dir", aloneDir])
+        XCTAssertEqual(alone.status, 0, alone.output)
+        XCTAssertTrue(alone.output.contains("\(min(processors, 24)) compute thread(s) per rank"), alone.output)
+        let taskset = "/usr/bin/taskset"
+        if FileManager.default.isExecutableFile(atPath: taskset) {
+            let bound = try Subprocess.run(taskset, ["-c", "0", MPIRun.executable] + run + ["--out-dir", temporaryDirectory()])
+            XCTAssertEqual(bound.status, 0, bound.output)
+            XCTAssertTrue(bound.output.contains("1 compute thread(s) per rank"), bound.output)
+        }
+        let twoRanks = try MPIRun.run(ranks: 2, run + ["--out-dir", temporaryDirectory()])
+        XCTAssertEqual(twoRanks.status, 0, twoRanks.output)
+        XCTAssertTrue(twoRanks.output.contains("\(max(1, processors / 2)) compute thread(s) per rank"), twoRanks.output)
+        let config = try String(contentsOfFile: aloneDir + "/config.json", encoding: .utf8)
+        XCTAssertTrue(config.contains("\"threads\":\(min(processors, 24))"), "the run's config.json records the count: \(config)")
+    }
+
     /// `launch/train` runs 4 ranks on this machine (oversubscribed on 2 cores).
     func testLaunchTrainRunsFourRanks() throws {
         _ = try MPIRun.mpirunPath()

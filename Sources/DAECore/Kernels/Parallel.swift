@@ -1,4 +1,9 @@
 import CKernels
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Dispatch
 
 /// How a step uses several cores in one process: BLAS stays single-threaded and the step
@@ -103,6 +108,18 @@ public enum ComputeThreads {
     public static var processorsAllowed: Int? {
         let count = Int(dae_processors_allowed())
         return count > 0 ? count : nil
+    }
+
+    /// The compute threads a rank uses when `--threads` is not given: its share of the
+    /// processors. A rank whose affinity is narrower than the machine (a launcher bound it)
+    /// takes all it may run on; otherwise the node's processors are divided among its
+    /// `ranksOnNode` ranks. At least 1, at most `limit` (a step has only so many shard slices
+    /// to share out).
+    public static func automatic(ranksOnNode: Int, limit: Int) -> Int {
+        let online = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        let allowed = processorsAllowed ?? online
+        let share = allowed < online ? allowed : online / max(1, ranksOnNode)
+        return min(max(1, share), max(1, limit))
     }
 
     /// A warning when `threads` compute threads would share fewer processors: mpirun binds
