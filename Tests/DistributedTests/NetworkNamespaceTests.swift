@@ -35,6 +35,9 @@ final class NetworkNamespaceTests: XCTestCase {
                                  environment: ["DAE_DIST_BINARY": MPIRun.executable])
             XCTAssertEqual(result.status, 0, result.output)
             XCTAssertTrue(result.output.contains("netns-cluster: \(hosts) hosts"), result.output)
+            // The hosts share this machine's cores: each rank gets its share, not all of them.
+            let threads = max(1, ProcessInfo.processInfo.activeProcessorCount / hosts)
+            XCTAssertTrue(result.output.contains("\(threads) compute thread(s) per rank"), result.output)
             XCTAssertTrue(result.output.contains("ranks agree: parameters bit-identical on all \(hosts) ranks"), result.output)
             XCTAssertEqual(losses(result.output), losses(single.output), "\(hosts) namespace hosts vs one process")
         }
