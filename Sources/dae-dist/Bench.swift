@@ -18,8 +18,8 @@ struct Bench: ParsableCommand {
     @Option(name: .customLong("batch-sizes"), parsing: .upToNextOption, help: "Global batch sizes to time.")
     var batchSizes: [Int] = [64, 128, 256]
 
-    @Option(parsing: .upToNextOption, help: "Compute thread counts per rank to time (they share out the shard slices; BLAS stays at one).")
-    var threads: [Int] = [1, 2]
+    @Option(parsing: .upToNextOption, help: "Compute thread counts per rank to time (they share out the shard slices; BLAS stays at one). Default: 1 and train's default, the rank's share of the processors.")
+    var threads: [Int] = []
 
     @Option(name: .customLong("latent-dim"), help: "Latent size.")
     var latentDim: Int = 2
@@ -59,6 +59,11 @@ struct Bench: ParsableCommand {
         guard collectiveTimeout > 0 else { throw ValidationError("--collective-timeout must be positive.") }
     }
 
+    /// `--threads`, or 1 and what train would use by default (the rank's share of the processors).
+    private func threadCounts(ranksOnNode: Int) -> [Int] {
+        threads.isEmpty ? Array(Set([1, ComputeThreads.automatic(ranksOnNode: ranksOnNode, limit: 24)])).sorted() : threads
+    }
+
     /// One configuration's result, as printed.
     struct StepResult {
         var batch = 0, threads = 0, ranks = 1
@@ -76,7 +81,7 @@ struct Bench: ParsableCommand {
             print("dae-dist training step, \(communicator.size) rank(s), --bn \(bn.rawValue), \(KernelBuild.name) kernels (images/s, median of \(repeats) x \(steps) steps)")
             print("  batch  threads   images/s   ms/step   GFLOP/s   peak RSS MB   comm ms/step   comm %   CPUs busy")
         }
-        for threadCount in threads {
+        for threadCount in threadCounts(ranksOnNode: Communicators.ranksOnNode(communicator.inner)) {
             ComputeThreads.set(threadCount)
             if let warning = ComputeThreads.affinityWarning(threads: threadCount, rank: communicator.rank) {
                 FileHandle.standardError.write(Data((warning + "\n").utf8))
@@ -103,7 +108,7 @@ struct Bench: ParsableCommand {
 
     /// Each convolution's forward and backward alone, at every batch size and thread count.
     private func printLayers() throws {
-        for threadCount in threads {
+        for threadCount in threadCounts(ranksOnNode: 1) {
             ComputeThreads.set(threadCount)
             for batch in batchSizes {
                 let segments = try StepSetup.slices(batch: batch, communicator: SingleProcessCommunicator())
