@@ -86,7 +86,7 @@ public final class MPICommunicator: Communicator {
         return started(request, "all-reduce (Float)")
     }
 
-    /// Seconds a wait polls MPI without pausing before it starts sleeping between polls.
+    /// Seconds a wait polls MPI (yielding between rounds) before it starts sleeping between polls.
     /// Polling answers a collective within microseconds; a sleeping poller takes ~0.2 ms per
     /// collective, and a step has 10 BatchNorm syncs plus the gradients' (~1.5% of a 2-rank
     /// step on 2 cores). Only when each compute thread of the node's ranks has a processor of
