@@ -42,7 +42,7 @@ public final class MPICommunicator: Communicator {
         self.rank = Int(rank)
         self.size = Int(size)
         self.ranksOnNode = Int(nodeSize)
-        self.processorsOnNode = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        self.processorsOnNode = ComputeThreads.processorsOnline
         self.timeout = timeout
     }
 

@@ -104,6 +104,9 @@ public enum ComputeThreads {
         Parallel.setThreads(count)
     }
 
+    /// Processors online on this machine (or container's view of it).
+    public static var processorsOnline: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+
     /// Processors this process may run on (its CPU affinity), or nil where the system does not say.
     public static var processorsAllowed: Int? {
         let count = Int(dae_processors_allowed())
@@ -116,7 +119,7 @@ public enum ComputeThreads {
     /// `ranksOnNode` ranks. At least 1, at most `limit` (a step has only so many shard slices
     /// to share out).
     public static func automatic(ranksOnNode: Int, limit: Int) -> Int {
-        let online = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        let online = processorsOnline
         let allowed = processorsAllowed ?? online
         let share = allowed < online ? allowed : online / max(1, ranksOnNode)
         return min(max(1, share), max(1, limit))
