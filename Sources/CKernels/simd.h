@@ -1,9 +1,9 @@
 /* What the kernels of this target share: 8- and 4-lane float vectors (clang's vector
  * extensions; unaligned loads and stores), always-inlined helpers, and the way each kernel
- * is built twice on x86-64: its body lives in a `*_kernels.inc` file that variants.h
- * includes once under `#pragma clang attribute` for AVX2 + FMA (names ending `_avx2`) and
- * once for the baseline (`_baseline`); the public function calls the one
- * `dae_kernels_avx2()` picks (`DISPATCH`). */
+ * is built several times on x86-64: its body lives in a `*_kernels.inc` file that variants.h
+ * includes under `#pragma clang attribute` for AVX-512 (names ending `_avx512`), for AVX2 +
+ * FMA (`_avx2`) and once plainly for the baseline (`_baseline`); the public function calls
+ * the one `dae_kernels_build()` picks (`DISPATCH`). */
 #ifndef DAE_KERNELS_SIMD_H
 #define DAE_KERNELS_SIMD_H
 
@@ -14,16 +14,22 @@ typedef float v4 __attribute__((vector_size(16), aligned(4)));
 #define HELPER static inline __attribute__((always_inline))
 
 #if defined(__x86_64__)
-#define HAS_AVX2_VARIANT 1
+#define HAS_X86_VARIANTS 1
 #else
-#define HAS_AVX2_VARIANT 0
+#define HAS_X86_VARIANTS 0
 #endif
 
-/* Whether to run the AVX2 + FMA variants (see include/kernels.h). */
-int dae_kernels_avx2(void);
+#include "cpu.h"
+#include "kernels.h"
 
-#if HAS_AVX2_VARIANT
-#define DISPATCH(name, ...) (dae_kernels_avx2() ? name##_avx2(__VA_ARGS__) : name##_baseline(__VA_ARGS__))
+/* Calls the build of kernel `name` that include/kernels.h chose. */
+#if HAS_X86_VARIANTS
+#define DISPATCH(name, ...)                                                                   \
+    switch (dae_kernels_build()) {                                                            \
+    case DAE_ISA_AVX512: name##_avx512(__VA_ARGS__); break;                                   \
+    case DAE_ISA_AVX2_FMA: name##_avx2(__VA_ARGS__); break;                                   \
+    default: name##_baseline(__VA_ARGS__); break;                                             \
+    }
 #else
 #define DISPATCH(name, ...) name##_baseline(__VA_ARGS__)
 #endif

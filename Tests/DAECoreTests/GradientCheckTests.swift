@@ -58,11 +58,11 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
-    /// Runs `body` with the C kernels' AVX2 build (where this CPU has it) and their baseline build.
+    /// Runs `body` with every build of the C kernels this CPU can run (AVX-512, AVX2, baseline).
     private func forEachKernelBuild(_ body: () -> Void) {
-        defer { KernelBuild.forceBaseline(false) }
-        for baseline in [false, true] {
-            KernelBuild.forceBaseline(baseline)
+        defer { KernelBuild.force(nil) }
+        for build in KernelBuild.runnable {
+            KernelBuild.force(build)
             body()
         }
     }

@@ -150,8 +150,8 @@ final class ModelReferenceTests: XCTestCase {
 
     /// The C kernels' baseline build (no AVX2/FMA: other roundings) is as close to PyTorch.
     func testMatchesPyTorchWithBaselineKernels() throws {
-        KernelBuild.forceBaseline(true)
-        defer { KernelBuild.forceBaseline(false) }
+        KernelBuild.force(.baseline)
+        defer { KernelBuild.force(nil) }
         try checkAgainstPyTorch(latentDim: 2)
     }
 
