@@ -2,11 +2,12 @@
 import PackageDescription
 
 /// Targets, one concern each:
-/// - `CBLAS`: OpenBLAS's C interface on Linux (macOS uses Accelerate instead).
+/// - `CBLAS`: OpenBLAS on Linux, loaded at first use with the kernel for the CPU's features
+///   (macOS uses Accelerate instead).
 /// - `CZlib`: zlib, to read gzip-compressed IDX files.
 /// - `CKernels`: the direct 3x3 convolutions of the single-channel layers and the halving
 ///   convolutions' im2col and col2im, in C so they can be built for AVX2 + FMA beside the
-///   baseline (see `Direct3x3.swift`); and the compute threads' shared slice counter (an
+///   baseline (see `Direct3x3.swift`); the CPU's features (CPUID); and the compute threads' shared slice counter (an
 ///   atomic add, which Swift's standard library offers only from macOS 15).
 /// - `DAECore`: the autoencoder's layers, model, initialisation, Adam and the `Communicator` seam.
 /// - `CMPI`, `MPIShim`: OpenMPI, and plain C wrappers for what Swift cannot import (MPI's handle macros).
@@ -29,11 +30,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
-        .systemLibrary(
+        .target(
             name: "CBLAS",
-            path: "Sources/CBLAS",
-            pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]
+            dependencies: ["CKernels"],
+            linkerSettings: [.linkedLibrary("dl")]
         ),
         .systemLibrary(
             name: "CZlib",

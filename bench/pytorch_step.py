@@ -67,10 +67,16 @@ def time_step(batch: int, threads: int, latent_dim: int, warmup: int, repeats: i
     return rate, rss
 
 
+def gemm_kernel():
+    """What runs PyTorch's convolutions and products: oneDNN (and MKL) at the vector
+    instruction set PyTorch dispatches to on this CPU."""
+    return f"oneDNN {torch.backends.cpu.get_cpu_capability()}"
+
+
 def report(args, batch, threads, world, rate, rss):
     if args.json:
         print(json.dumps({"impl": "pytorch", "version": torch.__version__, "ranks": world, "threads": threads, "batch": batch,
-                          "images_per_sec": round(rate, 1), "peak_rss_mb": round(rss)}), flush=True)
+                          "images_per_sec": round(rate, 1), "peak_rss_mb": round(rss), "gemm_kernel": gemm_kernel()}), flush=True)
     else:
         print(f"{batch:>6} {world:>6} {threads:>8} {rate:>10.1f} {rss:>12.0f}", flush=True)
 

@@ -34,12 +34,19 @@ public final class RunReporter {
             }
         }
         let versions: KeyValuePairs<String, Any?> = ["dae-dist": RunReporter.version, "swift": RunReporter.swiftVersion]
-        let configJSON = "{" + ["\"config\":" + JSON.encode(config.fields), "\"world_size\":\(worldSize)", "\"versions\":" + JSON.encode(versions)]
+        let machine = RunReporter.machine
+        let configJSON = "{" + ["\"config\":" + JSON.encode(config.fields), "\"world_size\":\(worldSize)", "\"versions\":" + JSON.encode(versions),
+                                "\"machine\":" + JSON.encode(machine)]
             .joined(separator: ",") + "}\n"
         try AtomicFile.write(Data(configJSON.utf8), to: (outDir as NSString).appendingPathComponent("config.json"))
         metrics = try MetricsLog(path: (outDir as NSString).appendingPathComponent("metrics.jsonl"))
         metrics.write(["event": "run", "time": ISO8601DateFormatter().string(from: Date()), "world_size": worldSize,
-                       "config": config.fields, "versions": versions])
+                       "config": config.fields, "versions": versions, "machine": machine])
+    }
+
+    /// What rank 0 computes on: the CPU, the GEMM library and kernel, the C kernels' build.
+    public static var machine: KeyValuePairs<String, Any?> {
+        ["cpu": CPU.model, "cpu_isa": CPU.isa.name, "gemm": BLAS.library.fields, "kernels": KernelBuild.name]
     }
 
     static var swiftVersion: String {

@@ -77,6 +77,17 @@ struct Bench: ParsableCommand {
         let communicator = TimedCommunicator(try Communicators.make(timeout: collectiveTimeout))
         defer { Communicators.finish(communicator.inner) }
         let printer = communicator.rank == 0
+        let gemm = BLAS.library
+        if printer {
+            if let warning = gemm.narrowerThanCPUWarning { FileHandle.standardError.write(Data(("dae-dist: " + warning + "\n").utf8)) }
+            if json {
+                print(String(format: "{\"impl\": \"dae-dist\", \"what\": \"machine\", \"cpu\": \"%@\", \"cpu_isa\": \"%@\", \"gemm\": \"%@\", \"gemm_kernel\": \"%@\", \"gemm_isa\": \"%@\", \"gemm_chosen_by\": \"%@\", \"kernels\": \"%@\"}",
+                             CPU.model, CPU.isa.name, gemm.name + (gemm.version.map { " " + $0 } ?? ""), gemm.kernel, gemm.isa.name,
+                             gemm.choiceDescription, KernelBuild.name))
+            } else {
+                print("CPU: \(CPU.model) (\(CPU.isa.name)); GEMM: \(gemm.description), \(gemm.choiceDescription); C kernels: \(KernelBuild.name)")
+            }
+        }
         if printer && !json {
             print("dae-dist training step, \(communicator.size) rank(s), --bn \(bn.rawValue), \(KernelBuild.name) kernels (images/s, median of \(repeats) x \(steps) steps)")
             print("  batch  threads   images/s   ms/step   GFLOP/s   peak RSS MB   comm ms/step   comm %   CPUs busy")
@@ -186,8 +197,10 @@ struct Bench: ParsableCommand {
             let label = String(format: "%@%@ m %4d n %5d k %5d%@", shape.transposeA ? "T" : "N", shape.transposeB ? "T" : "N", shape.m, shape.n, shape.k,
                                shape.beta == 0 ? "" : " +C")
             if json {
-                print(String(format: "{\"impl\": \"openblas\", \"what\": \"sgemm-shape\", \"shape\": \"%@\", \"calls\": %d, \"ms_per_step\": %.3f, \"gflops\": %.2f}",
-                             label, calls[shape]!, 1000 * seconds, gflops))
+                print(String(format: "{\"impl\": \"openblas\", \"what\": \"sgemm-shape\", \"shape\": \"%@\", \"calls\": %d, \"ms_per_step\": %.3f, \"gflops\": %.2f, "
+                             + "\"transpose_a\": %d, \"transpose_b\": %d, \"m\": %d, \"n\": %d, \"k\": %d, \"lda\": %d, \"ldb\": %d, \"ldc\": %d, \"beta\": %.0f}",
+                             label, calls[shape]!, 1000 * seconds, gflops, shape.transposeA ? 1 : 0, shape.transposeB ? 1 : 0,
+                             shape.m, shape.n, shape.k, shape.lda, shape.ldb, shape.ldc, shape.beta))
             } else {
                 print(String(format: "  %@  x%-3d %8.2f ms  %6.1f GFLOP/s", label, calls[shape]!, 1000 * seconds, gflops))
             }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DAECore
 import Foundation
 
 @main
@@ -12,6 +13,8 @@ struct DaeDist: ParsableCommand {
 
     /// Expands `--config FILE` before parsing (see `ConfigFile`).
     static func main() {
+        // Loads the GEMM library while this is the only thread: loading may set OPENBLAS_CORETYPE.
+        _ = BLAS.library
         do {
             main(try ConfigFile.expand(Array(CommandLine.arguments.dropFirst())))
         } catch {

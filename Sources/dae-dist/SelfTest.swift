@@ -1,6 +1,7 @@
 import ArgumentParser
 import DAECore
 import DAEDistributed
+import DAETraining
 import Foundation
 
 /// `dae-dist selftest`: checks run under `mpirun` by the test suite (hidden from --help).
@@ -9,7 +10,7 @@ struct SelfTest: ParsableCommand {
         commandName: "selftest",
         abstract: "Distributed self-checks run under mpirun by the tests.",
         shouldDisplay: false,
-        subcommands: [Collectives.self, Fail.self]
+        subcommands: [Collectives.self, Fail.self, Gemm.self]
     )
 
     /// Every collective of the `Communicator` on sizes that do not divide evenly, checked on every rank.
@@ -88,6 +89,31 @@ struct SelfTest: ParsableCommand {
                 communicator.abort(code: 1)
             }
             Communicators.finish(communicator)
+        }
+    }
+
+    /// The GEMM library each rank loaded (kernel, its instruction set, who chose it) and one
+    /// product checked against a plain double-precision one, as a JSON line per rank.
+    struct Gemm: ParsableCommand {
+        func run() throws {
+            let communicator = try Communicators.make(timeout: 60)
+            let (m, n, k) = (37, 29, 41)
+            let a = (0..<(m * k)).map { Float(($0 * 7) % 11) - 5 }, b = (0..<(k * n)).map { Float(($0 * 5) % 13) - 6 }
+            var c = [Float](repeating: 0, count: m * n)
+            BLAS.gemm(transposeA: false, transposeB: false, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: &c, ldc: n)
+            var worst = 0.0
+            for i in 0..<m {
+                for j in 0..<n {
+                    let exact = (0..<k).reduce(0.0) { $0 + Double(a[i * k + $1]) * Double(b[$1 * n + j]) }
+                    worst = max(worst, abs(exact - Double(c[i * n + j])))
+                }
+            }
+            let library = BLAS.library
+            let fields: KeyValuePairs<String, Any?> = ["rank": communicator.rank, "cpu": CPU.model, "cpu_isa": CPU.isa.name, "gemm": library.fields,
+                      "product_error": worst, "narrower_than_cpu": library.isa < CPU.isa]
+            print(JSON.encode(fields))
+            Communicators.finish(communicator)
+            if worst != 0 { throw ExitCode(1) }  // small integers: every sum is exact in float
         }
     }
 }

@@ -31,7 +31,15 @@ final class BenchCommandTests: XCTestCase {
         let result = try Subprocess.run(MPIRun.executable, quick)
         XCTAssertEqual(result.status, 0, result.output)
         let reports = try lines(result.output)
-        let step = try XCTUnwrap(reports.first { $0["impl"] as? String == "dae-dist" })
+        let step = try XCTUnwrap(reports.first { $0["impl"] as? String == "dae-dist" && $0["what"] == nil })
+        // What ran, for every figure: the CPU, the GEMM library and kernel, the C kernels' build.
+        let machine = try XCTUnwrap(reports.first { $0["what"] as? String == "machine" })
+        for key in ["cpu", "cpu_isa", "gemm", "gemm_kernel", "gemm_isa", "gemm_chosen_by", "kernels"] {
+            XCTAssertFalse((machine[key] as? String ?? "").isEmpty, "\(key) missing: \(machine)")
+        }
+        #if os(Linux)
+        XCTAssertTrue((machine["gemm"] as? String ?? "").hasPrefix("OpenBLAS 0."), "\(machine)")
+        #endif
         XCTAssertEqual(step["ranks"] as? Int, 1)
         XCTAssertGreaterThan(step["images_per_sec"] as? Double ?? 0, 0)
         XCTAssertGreaterThan(step["peak_rss_mb"] as? Double ?? 0, 0)

@@ -40,6 +40,14 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(records.contains { $0["event"] as? String == "checkpoint" && $0["kind"] as? String == "best" })
         let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/config.json"))) as? [String: Any])
         XCTAssertEqual(config["world_size"] as? Int, 1)
+        // What computed the run: the CPU and the GEMM kernel (in the metrics header too).
+        let machine = try XCTUnwrap(config["machine"] as? [String: Any])
+        XCTAssertEqual(machine["cpu_isa"] as? String, CPU.isa.name)
+        let gemm = try XCTUnwrap(machine["gemm"] as? [String: Any])
+        XCTAssertNotNil(gemm["kernel"] as? String)
+        XCTAssertNotNil(gemm["isa"] as? String)
+        XCTAssertNotNil((records.first?["machine"] as? [String: Any])?["gemm"])
+        XCTAssertTrue(result.output.contains("GEMM: "), "the startup line names the GEMM kernel: \(result.output)")
 
         // The best checkpoint reloads into a model with the same outputs as PyTorch-style state_dict.
         let best = try SafeTensors.read(path: out + "/checkpoints/best.safetensors")

@@ -3,10 +3,14 @@ import Accelerate
 #else
 import CBLAS
 #endif
+import CKernels
+import Foundation
 
 /// The one BLAS routine the layers need, row-major, and control of BLAS's thread count.
 ///
-/// OpenBLAS on Linux, Accelerate on macOS: the rest of the code never imports either.
+/// OpenBLAS on Linux, loaded at its first use with the kernel for this CPU's features (see
+/// `CBLAS`'s openblas.c: Debian's OpenBLAS picks by CPU model number and runs SSE3 kernels
+/// on models newer than itself); Accelerate on macOS. The rest of the code never imports either.
 public enum BLAS {
     /// `C[m x n] = alpha * op(A) * op(B) + beta * C`, all row-major; `op(A)` is `m x k`, `op(B)` is `k x n`.
     @inline(__always)
@@ -30,8 +34,7 @@ public enum BLAS {
         cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
         #else
-        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+        dae_sgemm(transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         #endif
     }
 
@@ -43,7 +46,7 @@ public enum BLAS {
     /// keep ranks x threads <= cores).
     public static func setThreads(_ count: Int) {
         #if !canImport(Accelerate)
-        openblas_set_num_threads(Int32(max(1, count)))
+        dae_blas_set_threads(Int32(max(1, count)))
         #endif
     }
 
@@ -51,8 +54,84 @@ public enum BLAS {
         #if canImport(Accelerate)
         return 1
         #else
-        return Int(openblas_get_num_threads())
+        return Int(dae_blas_threads())
         #endif
+    }
+
+    /// The GEMM library and the kernel it runs. Asking loads the library, so `dae-dist` asks
+    /// first thing, while it is still the process's only thread (loading may set an
+    /// environment variable).
+    public static var library: GEMMLibrary {
+        #if canImport(Accelerate)
+        return GEMMLibrary(name: "Accelerate", version: nil, kernel: "Accelerate", isa: CPU.isa, chosenBy: .library)
+        #else
+        let kernel = String(cString: dae_blas_kernel())
+        let chosenBy: GEMMLibrary.Choice
+        if dae_blas_chosen_coretype() != nil {
+            chosenBy = .cpuFeatures
+        } else if let users = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"], !users.isEmpty {
+            chosenBy = .user("OPENBLAS_CORETYPE=\(users)")
+        } else {
+            chosenBy = .library
+        }
+        return GEMMLibrary(name: "OpenBLAS", version: String(cString: dae_blas_version()), kernel: kernel,
+                           isa: ISA(level: dae_blas_kernel_isa(kernel)), chosenBy: chosenBy)
+        #endif
+    }
+}
+
+/// What runs the products: the library, its version, its kernel and that kernel's vector
+/// instruction set, and who chose the kernel.
+public struct GEMMLibrary: Sendable, Equatable {
+    public enum Choice: Sendable, Equatable {
+        /// dae-dist, from the CPU's features (CPUID).
+        case cpuFeatures
+        /// The user, with the setting named (such as `OPENBLAS_CORETYPE=Haswell`).
+        case user(String)
+        /// The library itself.
+        case library
+    }
+
+    public let name: String
+    public let version: String?
+    public let kernel: String
+    public let isa: ISA
+    public let chosenBy: Choice
+
+    /// "OpenBLAS 0.3.21, Cooperlake kernel (AVX-512)".
+    public var description: String {
+        "\(name)\(version.map { " " + $0 } ?? ""), \(kernel) kernel (\(isa.name))"
+    }
+
+    public var choiceDescription: String {
+        switch chosenBy {
+        case .cpuFeatures: return "chosen from the CPU's features"
+        case .user(let setting): return "chosen by \(setting)"
+        case .library: return "chosen by \(name)"
+        }
+    }
+
+    /// A warning when the kernel is narrower than what the CPU supports (nil when it is not).
+    public var narrowerThanCPUWarning: String? {
+        guard isa < CPU.isa else { return nil }
+        var advice = "the products could run faster."
+        if case .user(let setting) = chosenBy { advice += " Unset \(setting) to let dae-dist choose." }
+        return "warning: the GEMM kernel \(kernel) uses \(isa.name), but this CPU (\(CPU.model)) supports \(CPU.isa.name): " + advice
+    }
+
+    /// For config.json and the metrics header.
+    public var fields: KeyValuePairs<String, Any?> {
+        let chosen: String
+        switch chosenBy {
+        case .cpuFeatures: chosen = "cpu_features"
+        case .user(let setting): chosen = setting
+        case .library: chosen = "library"
+        }
+        return ["library": name, "version": version, "kernel": kernel, "isa": isa.name, "chosen_by": chosen]
+    }
+
+    public init(name: String, version: String?, kernel: String, isa: ISA, chosenBy: Choice) {
+        (self.name, self.version, self.kernel, self.isa, self.chosenBy) = (name, version, kernel, isa, chosenBy)
     }
 }
 
