@@ -5,6 +5,11 @@ public struct Linear {
     public let outFeatures: Int
     public let weight: Parameter
     public let bias: Parameter
+    /// `W^T` (`[in][out]`), copied in each backward: the input gradient `dy W` is taken as
+    /// `dy (W^T)^T`. As a plain product with a narrow `W` (the decoder's `[3136][d]` for a small
+    /// latent d) OpenBLAS's AVX-512 small-matrix kernel would run it, and that kernel calls
+    /// malloc on every call: a step must allocate nothing.
+    private let weightTransposed: FloatBuffer
 
     public init(inFeatures: Int, outFeatures: Int, weight: Parameter, bias: Parameter) {
         precondition(weight.count == inFeatures * outFeatures && bias.count == outFeatures, "Linear parameter size")
@@ -12,6 +17,7 @@ public struct Linear {
         self.outFeatures = outFeatures
         self.weight = weight
         self.bias = bias
+        weightTransposed = FloatBuffer(count: inFeatures * outFeatures)
     }
 
     /// One GEMM per batch segment (see `Conv2d.forward`).
@@ -36,9 +42,13 @@ public struct Linear {
         }
         ChannelOps.sumColumns(gradOutput, rows: batch, columns: outFeatures, segments: segments, into: bias)
         guard let gradInput else { return }
+        let transposed = weightTransposed.pointer
+        for o in 0..<outFeatures {
+            for i in 0..<inFeatures { transposed[i * outFeatures + o] = weight.value[o * inFeatures + i] }
+        }
         Parallel.forEachSegment(segments) { _, _, start, size in
-            BLAS.gemm(transposeA: false, transposeB: false, m: size, n: inFeatures, k: outFeatures,
-                      a: gradOutput + start * outFeatures, lda: outFeatures, b: weight.value, ldb: inFeatures,
+            BLAS.gemm(transposeA: false, transposeB: true, m: size, n: inFeatures, k: outFeatures,
+                      a: gradOutput + start * outFeatures, lda: outFeatures, b: transposed, ldb: outFeatures,
                       c: gradInput + start * inFeatures, ldc: inFeatures)
         }
     }
