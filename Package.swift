@@ -6,9 +6,10 @@ import PackageDescription
 ///   (macOS uses Accelerate instead).
 /// - `CZlib`: zlib, to read gzip-compressed IDX files.
 /// - `CKernels`: the direct 3x3 convolutions of the single-channel layers and the halving
-///   convolutions' im2col and col2im, in C so they can be built for AVX2 + FMA beside the
-///   baseline (see `Direct3x3.swift`); the CPU's features (CPUID); and the compute threads' shared slice counter (an
-///   atomic add, which Swift's standard library offers only from macOS 15).
+///   convolutions' im2col and col2im, in C so they can be built for AVX-512 and AVX2 + FMA
+///   beside the baseline (see `KernelBuild.swift`); the CPU's features (CPUID); and the
+///   compute threads' shared slice counter (an atomic add, which Swift's standard library
+///   offers only from macOS 15).
 /// - `DAECore`: the autoencoder's layers, model, initialisation, Adam and the `Communicator` seam.
 /// - `CMPI`, `MPIShim`: OpenMPI, and plain C wrappers for what Swift cannot import (MPI's handle macros).
 /// - `DAEDistributed`: `MPICommunicator`, the MPI implementation of `Communicator`.

@@ -52,6 +52,26 @@ int dae_cpu_has_avx512_bf16(void) {
 #endif
 }
 
+/* Leaf 1's EAX: family in bits 8-11 (plus 20-27 when it is 15), model in bits 4-7 (plus
+ * 16-19 as the high nibble when the family is 6 or 15). */
+static unsigned signature(void) {
+#if DAE_X86
+    unsigned a, b, c, d;
+    if (__get_cpuid(1, &a, &b, &c, &d)) return a;
+#endif
+    return 0;
+}
+
+int dae_cpu_family(void) {
+    unsigned eax = signature(), family = eax >> 8 & 0xf;
+    return (int)(family == 15 ? family + (eax >> 20 & 0xff) : family);
+}
+
+int dae_cpu_model_number(void) {
+    unsigned eax = signature(), family = eax >> 8 & 0xf, model = eax >> 4 & 0xf;
+    return (int)(family == 6 || family == 15 ? model | (eax >> 16 & 0xf) << 4 : model);
+}
+
 static char model[49] = "unknown";
 
 /* Once (pthread_once): threads that ask at once must not write the buffer together. */

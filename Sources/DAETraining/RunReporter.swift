@@ -46,7 +46,7 @@ public final class RunReporter {
 
     /// What rank 0 computes on: the CPU, the GEMM library and kernel, the C kernels' build.
     public static var machine: KeyValuePairs<String, Any?> {
-        ["cpu": CPU.model, "cpu_isa": CPU.isa.name, "gemm": BLAS.library.fields, "kernels": KernelBuild.name]
+        ["cpu": CPU.model, "cpu_family": CPU.family, "cpu_model": CPU.modelNumber, "cpu_isa": CPU.isa.name, "gemm": BLAS.library.fields, "kernels": KernelBuild.name]
     }
 
     static var swiftVersion: String {

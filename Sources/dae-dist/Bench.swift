@@ -81,11 +81,11 @@ struct Bench: ParsableCommand {
         if printer {
             if let warning = gemm.narrowerThanCPUWarning { FileHandle.standardError.write(Data(("dae-dist: " + warning + "\n").utf8)) }
             if json {
-                print(String(format: "{\"impl\": \"dae-dist\", \"what\": \"machine\", \"cpu\": \"%@\", \"cpu_isa\": \"%@\", \"gemm\": \"%@\", \"gemm_kernel\": \"%@\", \"gemm_isa\": \"%@\", \"gemm_chosen_by\": \"%@\", \"kernels\": \"%@\"}",
-                             CPU.model, CPU.isa.name, gemm.name + (gemm.version.map { " " + $0 } ?? ""), gemm.kernel, gemm.isa.name,
+                print(String(format: "{\"impl\": \"dae-dist\", \"what\": \"machine\", \"cpu\": \"%@\", \"cpu_family\": %d, \"cpu_model\": %d, \"cpu_isa\": \"%@\", \"gemm\": \"%@\", \"gemm_kernel\": \"%@\", \"gemm_isa\": \"%@\", \"gemm_chosen_by\": \"%@\", \"kernels\": \"%@\"}",
+                             CPU.model, CPU.family, CPU.modelNumber, CPU.isa.name, gemm.name + (gemm.version.map { " " + $0 } ?? ""), gemm.kernel, gemm.isa.name,
                              gemm.choiceDescription, KernelBuild.name))
             } else {
-                print("CPU: \(CPU.model) (\(CPU.isa.name)); GEMM: \(gemm.description), \(gemm.choiceDescription); C kernels: \(KernelBuild.name)")
+                print("CPU: \(CPU.description); GEMM: \(gemm.description), \(gemm.choiceDescription); C kernels: \(KernelBuild.name)")
             }
         }
         if printer && !json {

@@ -109,7 +109,7 @@ struct SelfTest: ParsableCommand {
                 }
             }
             let library = BLAS.library
-            let fields: KeyValuePairs<String, Any?> = ["rank": communicator.rank, "cpu": CPU.model, "cpu_isa": CPU.isa.name, "gemm": library.fields,
+            let fields: KeyValuePairs<String, Any?> = ["rank": communicator.rank, "cpu": CPU.model, "cpu_family": CPU.family, "cpu_model": CPU.modelNumber, "cpu_isa": CPU.isa.name, "gemm": library.fields,
                       "product_error": worst, "narrower_than_cpu": library.isa < CPU.isa]
             print(JSON.encode(fields))
             Communicators.finish(communicator)

@@ -137,7 +137,7 @@ struct Train: ParsableCommand {
                 print("dae-dist: \(communicator.size) rank(s), \(trainer.splits.trainCount) training images in \(shards) shards, "
                       + "global batch \(batchSize) (\(trainer.localBatch) on rank 0), \(trainer.plan.stepsPerEpoch) steps per epoch, "
                       + "\(threads) compute thread(s) per rank")
-                print("dae-dist: \(CPU.model) (\(CPU.isa.name)); GEMM: \(BLAS.library.description), \(BLAS.library.choiceDescription); "
+                print("dae-dist: \(CPU.description); GEMM: \(BLAS.library.description), \(BLAS.library.choiceDescription); "
                       + "C kernels: \(KernelBuild.name)")
                 if let warning = BLAS.library.narrowerThanCPUWarning { FileHandle.standardError.write(Data(("dae-dist: " + warning + "\n").utf8)) }
             }

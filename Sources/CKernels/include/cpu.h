@@ -26,6 +26,11 @@ int dae_cpu_is_amd(void);
 /* 1 when the CPU has AVX-512 BF16 (Cooper Lake, Sapphire Rapids, Zen 4 and later). */
 int dae_cpu_has_avx512_bf16(void);
 
+/* CPUID's family and model numbers (extended ones included): what libraries that choose by
+ * model look at. 0 where CPUID has none. */
+int dae_cpu_family(void);
+int dae_cpu_model_number(void);
+
 /* The CPU's brand string ("AMD EPYC 9B14", "Intel(R) Xeon(R) Platinum 8581C CPU @ 2.10GHz"),
  * its leading and trailing spaces removed; "unknown" where CPUID has none. */
 const char *dae_cpu_model(void);

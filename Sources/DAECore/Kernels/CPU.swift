@@ -19,6 +19,14 @@ public enum CPU {
     /// The widest instruction set the CPU (and the operating system) supports.
     public static var isa: ISA { ISA(level: dae_cpu_isa()) }
 
-    /// The brand string, such as "AMD EPYC 9B14".
+    /// The brand string, such as "AMD EPYC 9B14" (a VM may show less: "AMD EPYC").
     public static var model: String { String(cString: dae_cpu_model()) }
+
+    /// CPUID's family and model numbers, which say the generation where the brand string does
+    /// not (family 25 model 17 is AMD Zen 4; family 6 model 207 Intel Emerald Rapids).
+    public static var family: Int { Int(dae_cpu_family()) }
+    public static var modelNumber: Int { Int(dae_cpu_model_number()) }
+
+    /// "AMD EPYC (family 25, model 17; AVX-512)": the CPU as every speed figure names it.
+    public static var description: String { "\(model) (family \(family), model \(modelNumber); \(isa.name))" }
 }

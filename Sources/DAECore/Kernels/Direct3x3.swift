@@ -7,7 +7,7 @@ import CKernels
 /// GFLOP/s against 80-88 for the 64-channel layers (`bench --gemm-shapes`), and a 9-row
 /// column matrix streams through memory besides. Directly, each image's single-channel plane
 /// is copied once into a zero-bordered buffer that stays in L1 and every tap is an 8-wide
-/// load from it. The kernels are C (`CKernels`), built for AVX2 + FMA and for the
+/// load from it. The kernels are C (`CKernels`), built for AVX-512, AVX2 + FMA and the
 /// baseline (see `KernelBuild`).
 ///
 /// The three maps, for images `images` of `[C][batch][H][W]` ("multi") and `[1][batch][H][W]`
