@@ -180,7 +180,8 @@ def gemm_kernel_of(rounds, name):
     for lines in rounds[name]:
         for line in lines:
             if line.get("what") == "machine":
-                kernels.add(f"{line['gemm']} {line['gemm_kernel']} ({line['gemm_isa']}), C kernels {line['kernels']}")
+                machine, gemm = line["machine"], line["machine"]["gemm"]
+                kernels.add(f"{gemm['library']} {gemm['version']} {gemm['kernel']} ({gemm['isa']}), C kernels {machine['kernels']}")
             elif line.get("impl") == "pytorch" and "gemm_kernel" in line:
                 kernels.add(line["gemm_kernel"])
     return " / ".join(sorted(kernels)) or "unknown"

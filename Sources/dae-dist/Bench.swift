@@ -1,5 +1,6 @@
 import ArgumentParser
 import DAECore
+import DAETraining
 import DAEData
 import DAEDistributed
 import Foundation
@@ -81,9 +82,7 @@ struct Bench: ParsableCommand {
         if printer {
             if let warning = gemm.narrowerThanCPUWarning { FileHandle.standardError.write(Data(("dae-dist: " + warning + "\n").utf8)) }
             if json {
-                print(String(format: "{\"impl\": \"dae-dist\", \"what\": \"machine\", \"cpu\": \"%@\", \"cpu_family\": %d, \"cpu_model\": %d, \"cpu_isa\": \"%@\", \"gemm\": \"%@\", \"gemm_kernel\": \"%@\", \"gemm_isa\": \"%@\", \"gemm_chosen_by\": \"%@\", \"kernels\": \"%@\"}",
-                             CPU.model, CPU.family, CPU.modelNumber, CPU.isa.name, gemm.name + (gemm.version.map { " " + $0 } ?? ""), gemm.kernel, gemm.isa.name,
-                             gemm.choiceDescription, KernelBuild.name))
+                print(JSON.encode(["impl": "dae-dist", "what": "machine", "machine": RunReporter.machine] as KeyValuePairs<String, Any?>))
             } else {
                 print("CPU: \(CPU.description); GEMM: \(gemm.description), \(gemm.choiceDescription); C kernels: \(KernelBuild.name)")
             }

@@ -33,12 +33,14 @@ final class BenchCommandTests: XCTestCase {
         let reports = try lines(result.output)
         let step = try XCTUnwrap(reports.first { $0["impl"] as? String == "dae-dist" && $0["what"] == nil })
         // What ran, for every figure: the CPU, the GEMM library and kernel, the C kernels' build.
-        let machine = try XCTUnwrap(reports.first { $0["what"] as? String == "machine" })
-        for key in ["cpu", "cpu_isa", "gemm", "gemm_kernel", "gemm_isa", "gemm_chosen_by", "kernels"] {
-            XCTAssertFalse((machine[key] as? String ?? "").isEmpty, "\(key) missing: \(machine)")
-        }
+        let line = try XCTUnwrap(reports.first { $0["what"] as? String == "machine" })
+        let machine = try XCTUnwrap(line["machine"] as? [String: Any]), gemm = try XCTUnwrap(machine["gemm"] as? [String: Any])
+        for key in ["cpu", "cpu_isa", "kernels"] { XCTAssertFalse((machine[key] as? String ?? "").isEmpty, "\(key) missing: \(line)") }
+        for key in ["library", "kernel", "isa", "chosen_by"] { XCTAssertFalse((gemm[key] as? String ?? "").isEmpty, "\(key) missing: \(line)") }
+        XCTAssertNotNil(machine["cpu_family"] as? Int)
         #if os(Linux)
-        XCTAssertTrue((machine["gemm"] as? String ?? "").hasPrefix("OpenBLAS 0."), "\(machine)")
+        XCTAssertEqual(gemm["library"] as? String, "OpenBLAS")
+        XCTAssertTrue((gemm["version"] as? String ?? "").hasPrefix("0."), "\(line)")
         #endif
         XCTAssertEqual(step["ranks"] as? Int, 1)
         XCTAssertGreaterThan(step["images_per_sec"] as? Double ?? 0, 0)

@@ -22,7 +22,8 @@ final class GEMMKernelTests: XCTestCase {
         }
     }
 
-    private func gemm(_ line: [String: Any]) -> [String: Any] { line["gemm"] as? [String: Any] ?? [:] }
+    private func machine(_ line: [String: Any]) -> [String: Any] { line["machine"] as? [String: Any] ?? [:] }
+    private func gemm(_ line: [String: Any]) -> [String: Any] { machine(line)["gemm"] as? [String: Any] ?? [:] }
 
     func testKernelIsAsWideAsTheCPUInProcess() throws {
         let library = BLAS.library
@@ -38,7 +39,7 @@ final class GEMMKernelTests: XCTestCase {
             XCTAssertEqual(lines.count, ranks ?? 1, "one line per rank")
             for line in lines {
                 XCTAssertEqual(line["narrower_than_cpu"] as? Bool, false, "\(line)")
-                XCTAssertEqual(line["cpu_isa"] as? String, CPU.isa.name)
+                XCTAssertEqual(machine(line)["cpu_isa"] as? String, CPU.isa.name)
                 XCTAssertEqual(line["product_error"] as? Double, 0)
                 if CPU.isa >= .avx { XCTAssertEqual(gemm(line)["chosen_by"] as? String, "cpu_features", "\(line)") }
             }

@@ -59,8 +59,8 @@ public enum BLAS {
     }
 
     /// The GEMM library and the kernel it runs. Asking loads the library, so `dae-dist` asks
-    /// first thing, while it is still the process's only thread (loading may set an
-    /// environment variable).
+    /// first thing, while it is still the process's only thread (loading sets and unsets
+    /// `OPENBLAS_CORETYPE`).
     public static var library: GEMMLibrary {
         #if canImport(Accelerate)
         return GEMMLibrary(name: "Accelerate", version: nil, kernel: "Accelerate", isa: CPU.isa, chosenBy: .library)
@@ -77,61 +77,6 @@ public enum BLAS {
         return GEMMLibrary(name: "OpenBLAS", version: String(cString: dae_blas_version()), kernel: kernel,
                            isa: ISA(level: dae_blas_kernel_isa(kernel)), chosenBy: chosenBy)
         #endif
-    }
-}
-
-/// What runs the products: the library, its version, its kernel and that kernel's vector
-/// instruction set, and who chose the kernel.
-public struct GEMMLibrary: Sendable, Equatable {
-    public enum Choice: Sendable, Equatable {
-        /// dae-dist, from the CPU's features (CPUID).
-        case cpuFeatures
-        /// The user, with the setting named (such as `OPENBLAS_CORETYPE=Haswell`).
-        case user(String)
-        /// The library itself.
-        case library
-    }
-
-    public let name: String
-    public let version: String?
-    public let kernel: String
-    public let isa: ISA
-    public let chosenBy: Choice
-
-    /// "OpenBLAS 0.3.21, Cooperlake kernel (AVX-512)".
-    public var description: String {
-        "\(name)\(version.map { " " + $0 } ?? ""), \(kernel) kernel (\(isa.name))"
-    }
-
-    public var choiceDescription: String {
-        switch chosenBy {
-        case .cpuFeatures: return "chosen from the CPU's features"
-        case .user(let setting): return "chosen by \(setting)"
-        case .library: return "chosen by \(name)"
-        }
-    }
-
-    /// A warning when the kernel is narrower than what the CPU supports (nil when it is not).
-    public var narrowerThanCPUWarning: String? {
-        guard isa < CPU.isa else { return nil }
-        var advice = "the products could run faster."
-        if case .user(let setting) = chosenBy { advice += " Unset \(setting) to let dae-dist choose." }
-        return "warning: the GEMM kernel \(kernel) uses \(isa.name), but this CPU (\(CPU.model)) supports \(CPU.isa.name): " + advice
-    }
-
-    /// For config.json and the metrics header.
-    public var fields: KeyValuePairs<String, Any?> {
-        let chosen: String
-        switch chosenBy {
-        case .cpuFeatures: chosen = "cpu_features"
-        case .user(let setting): chosen = setting
-        case .library: chosen = "library"
-        }
-        return ["library": name, "version": version, "kernel": kernel, "isa": isa.name, "chosen_by": chosen]
-    }
-
-    public init(name: String, version: String?, kernel: String, isa: ISA, chosenBy: Choice) {
-        (self.name, self.version, self.kernel, self.isa, self.chosenBy) = (name, version, kernel, isa, chosenBy)
     }
 }
 
