@@ -24,11 +24,17 @@ public enum IDXReader {
     /// Reads the records in `ranges` (ascending, disjoint record-index ranges; nil for all) of
     /// the IDX file at `path`, raw or gzip. The whole file is still checked: header, image size,
     /// and that its length is exactly what the header says.
+    ///
+    /// Nothing is allocated from the header's count: the records grow as their bytes arrive, so
+    /// a header that claims more than the file holds costs only what the file holds before it
+    /// is refused as truncated, and reading stops at the first byte past what the header
+    /// announces (a gzip bomb or an endless file is refused there, not inflated to the end).
     public static func read(path: String, kind: IDXKind, ranges: [Range<Int>]? = nil) throws -> IDXRecords {
         var header = [UInt8]()
         var fileCount = 0
-        var intervals: [(source: Range<Int>, destination: Int)] = []
-        var bytes: [UInt8] = []
+        var intervals: [Range<Int>] = []  // the wanted records' bytes in the file, ascending
+        var bytes: [UInt8] = []  // the wanted bytes so far, in file order
+        var expected = Int.max  // the file's length by its header, once read
         var next = 0  // first interval that may still receive bytes
 
         func parseHeader() throws {
@@ -40,8 +46,8 @@ public enum IDXReader {
                 let (rows, columns) = (Int(word(8)), Int(word(12)))
                 guard rows == 28 && columns == 28 else { throw DataError.wrongImageSize(path: path, rows: rows, columns: columns) }
             }
+            expected = kind.headerSize + fileCount * kind.recordSize  // at most 8 + 2^32 * 784: no overflow
             let wanted = ranges ?? [0..<fileCount]
-            var destination = 0
             var previousEnd = 0
             for range in wanted {
                 guard range.lowerBound >= previousEnd, range.upperBound <= fileCount else {
@@ -49,10 +55,8 @@ public enum IDXReader {
                 }
                 previousEnd = range.upperBound
                 let start = kind.headerSize + range.lowerBound * kind.recordSize
-                intervals.append((start..<(start + range.count * kind.recordSize), destination))
-                destination += range.count * kind.recordSize
+                intervals.append(start..<(start + range.count * kind.recordSize))
             }
-            bytes = [UInt8](repeating: 0, count: destination)
         }
 
         let total = try ByteStream.read(path: path) { offset, chunk in
@@ -66,21 +70,15 @@ public enum IDXReader {
                 if header.count == kind.headerSize { try parseHeader() }
             }
             let end = offset + chunk.count
-            while next < intervals.count && intervals[next].source.upperBound <= offset { next += 1 }
+            if end > expected { throw DataError.trailingBytes(path: path, expectedBytes: expected) }
+            while next < intervals.count && intervals[next].upperBound <= offset { next += 1 }
             var i = next
-            while i < intervals.count && intervals[i].source.lowerBound < end {
-                let (source, destination) = intervals[i]
-                let lower = max(source.lowerBound, offset), upper = min(source.upperBound, end)
-                if lower < upper {
-                    bytes.withUnsafeMutableBytes { out in
-                        out.baseAddress!.advanced(by: destination + lower - source.lowerBound)
-                            .copyMemory(from: chunk.baseAddress!.advanced(by: lower - offset), byteCount: upper - lower)
-                    }
-                }
+            while i < intervals.count && intervals[i].lowerBound < end {
+                let lower = max(intervals[i].lowerBound, offset), upper = min(intervals[i].upperBound, end)
+                if lower < upper { bytes.append(contentsOf: chunk[(lower - offset)..<(upper - offset)]) }
                 i += 1
             }
         }
-        let expected = kind.headerSize + fileCount * kind.recordSize
         if header.count < kind.headerSize {
             throw DataError.truncated(path: path, expectedBytes: kind.headerSize, actualBytes: total)
         }

@@ -95,6 +95,31 @@ final class IDXReaderTests: XCTestCase {
         }
     }
 
+    /// A header claiming 4e9 images (3.1 TB) over 10 real ones is refused as truncated
+    /// without allocating for the claim (an allocation of that size would end this process),
+    /// and a gzip that inflates far past what its header announces (16 MB of zeros after a
+    /// 10-image header) is refused at the first byte past it: its compressed stream is cut
+    /// short at the end, which a reader that inflated it all would report instead.
+    func testHeaderCountsAreCheckedAgainstTheBytesThere() throws {
+        var claim = Self.imageFile(count: 10)
+        claim.replaceSubrange(4..<8, with: withUnsafeBytes(of: UInt32(4_000_000_000).bigEndian) { Data($0) })
+        for (name, data) in [("claims", claim), ("claims.gz", Gzip.compress(claim))] {
+            assertError({ .truncated(path: $0, expectedBytes: 16 + 4_000_000_000 * 784, actualBytes: 16 + 7840) },
+                        { _ = try IDXReader.read(path: $0, kind: .images) }, path: write(data, name))
+        }
+        var labels = Self.labelFile(count: 10)
+        labels.replaceSubrange(4..<8, with: withUnsafeBytes(of: UInt32(4_000_000_000).bigEndian) { Data($0) })
+        assertError({ .truncated(path: $0, expectedBytes: 8 + 4_000_000_000, actualBytes: 18) },
+                    { _ = try IDXReader.read(path: $0, kind: .labels) }, path: write(labels, "labels-claim"))
+
+        var bomb = Self.imageFile(count: 10)
+        bomb.append(Data(count: 16 << 20))
+        let compressed = Gzip.compress(bomb)
+        let cut = compressed.prefix(compressed.count * 9 / 10)
+        assertError({ .trailingBytes(path: $0, expectedBytes: 16 + 7840) },
+                    { _ = try IDXReader.read(path: $0, kind: .images) }, path: write(cut, "bomb.gz"))
+    }
+
     func testMissingFilesAndMismatchedCounts() throws {
         XCTAssertThrowsError(try Digits.load(dataDir: directory, split: .test)) { error in
             let message = "\(error)"
