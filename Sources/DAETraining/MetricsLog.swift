@@ -1,3 +1,4 @@
+import DAECore
 import Foundation
 
 /// `metrics.jsonl`: one JSON object per line, written and flushed line by line (a crashed
@@ -20,18 +21,13 @@ public final class MetricsLog {
 
     /// Writes `fields` as one line. Values: numbers, strings, bools, nil, arrays and dictionaries of those.
     public func write(_ fields: KeyValuePairs<String, Any?>) {
-        let body = fields.map { "\(JSON.quote($0.key)):\(JSON.encode($0.value))" }.joined(separator: ",")
+        let body = fields.map { "\(JSONString.quote($0.key)):\(JSON.encode($0.value))" }.joined(separator: ",")
         handle.write(Data("{\(body)}\n".utf8))
     }
 }
 
 /// Minimal JSON encoding with caller-ordered keys (JSONSerialization sorts or scrambles them).
 public enum JSON {
-    public static func quote(_ string: String) -> String {
-        let data = try! JSONSerialization.data(withJSONObject: [string], options: [.withoutEscapingSlashes])
-        return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
-    }
-
     public static func encode(_ value: Any?) -> String {
         switch value {
         case nil: return "null"
@@ -41,11 +37,11 @@ public enum JSON {
         case let v as UInt64: return String(v)
         case let v as Double: return v.isFinite ? String(format: "%.9g", v) : "null"
         case let v as Float: return v.isFinite ? String(format: "%.7g", Double(v)) : "null"
-        case let v as String: return quote(v)
+        case let v as String: return JSONString.quote(v)
         case let v as [Any?]: return "[" + v.map(encode).joined(separator: ",") + "]"
-        case let v as KeyValuePairs<String, Any?>: return "{" + v.map { "\(quote($0.key)):\(encode($0.value))" }.joined(separator: ",") + "}"
-        case let v as [String: Any?]: return "{" + v.keys.sorted().map { "\(quote($0)):\(encode(v[$0]!))" }.joined(separator: ",") + "}"
-        default: return quote(String(describing: value!))
+        case let v as KeyValuePairs<String, Any?>: return "{" + v.map { "\(JSONString.quote($0.key)):\(encode($0.value))" }.joined(separator: ",") + "}"
+        case let v as [String: Any?]: return "{" + v.keys.sorted().map { "\(JSONString.quote($0)):\(encode(v[$0]!))" }.joined(separator: ",") + "}"
+        default: return JSONString.quote(String(describing: value!))
         }
     }
 }

@@ -107,7 +107,7 @@ public final class RunReporter {
         let points: [Any?] = history.map { point -> Any? in
             ["epoch": point.epoch, "train_loss": point.train, "validation_loss": point.validation] as KeyValuePairs<String, Any?>
         }
-        let body = (fields + [("loss_history", points)]).map { "  \(JSON.quote($0.0)): \(JSON.encode($0.1))" }.joined(separator: ",\n")
+        let body = (fields + [("loss_history", points)]).map { "  \(JSONString.quote($0.0)): \(JSON.encode($0.1))" }.joined(separator: ",\n")
         try AtomicFile.write(Data("{\n\(body)\n}\n".utf8), to: (outDir as NSString).appendingPathComponent("summary.json"))
         if !history.isEmpty {
             let curve = Pictures.lossCurve(epochs: history.map(\.epoch), train: history.map(\.train), validation: history.map(\.validation))

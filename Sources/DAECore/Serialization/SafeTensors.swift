@@ -159,10 +159,7 @@ public struct SafeTensors {
 
     /// The bytes of a safetensors file holding `tensors` in the given order, with `metadata`.
     public static func encode(_ tensors: [Tensor], metadata: [String: String] = [:]) -> Data {
-        func quoted(_ s: String) -> String {
-            let encoded = try! JSONSerialization.data(withJSONObject: [s], options: [.withoutEscapingSlashes])
-            return String(decoding: encoded.dropFirst().dropLast(), as: UTF8.self)
-        }
+        let quoted = JSONString.quote
         var fields: [String] = []
         if !metadata.isEmpty {
             let pairs = metadata.sorted { $0.key < $1.key }.map { "\(quoted($0.key)):\(quoted($0.value))" }
