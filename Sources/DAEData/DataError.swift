@@ -9,6 +9,7 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
     case wrongImageSize(path: String, rows: Int, columns: Int)
     case corruptGzip(path: String, reason: String)
     case countMismatch(images: String, imageCount: Int, labels: String, labelCount: Int)
+    case empty(path: String)
     case invalidSetting(flag: String, reason: String)
     case downloadFailed(file: String, attempts: [String], dataDir: String)
     case checksumMismatch(url: String, expected: String, actual: String)
@@ -34,6 +35,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
             return "\(path): corrupt gzip data (\(reason)). Delete it and download it again (--download)."
         case .countMismatch(let images, let imageCount, let labels, let labelCount):
             return "\(images) holds \(imageCount) images but \(labels) holds \(labelCount) labels: the two files are from different sets."
+        case .empty(let path):
+            return "\(path): holds no images (its header counts 0). Point --data-dir at MNIST files that have some."
         case .invalidSetting(let flag, let reason):
             return "\(flag): \(reason)"
         case .downloadFailed(let file, let attempts, let dataDir):

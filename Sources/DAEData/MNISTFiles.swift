@@ -62,6 +62,7 @@ public struct Digits: Sendable {
         guard images.fileCount == labels.fileCount else {
             throw DataError.countMismatch(images: imagePath, imageCount: images.fileCount, labels: labelPath, labelCount: labels.fileCount)
         }
+        if ranges == nil && images.fileCount == 0 { throw DataError.empty(path: imagePath) }
         let indices = (ranges ?? [0..<images.fileCount]).flatMap { Array($0) }
         return Digits(pixels: images.bytes, labels: labels.bytes, sampleIndices: indices)
     }

@@ -34,6 +34,10 @@ struct TestSetOptions: ParsableArguments {
     @Option(help: "Use at most this many test images.")
     var limit: Int?
 
+    func validate() throws {
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1.") }
+    }
+
     func load() throws -> Digits {
         let digits: Digits
         do {

@@ -12,6 +12,28 @@ final class ModelCommandsTests: XCTestCase {
         try Subprocess.run(executable, arguments)
     }
 
+    /// An empty test set (IDX headers counting 0) and `--limit 0` are refused with a message,
+    /// not an index out of range; `train` goes on without a test set instead of reporting
+    /// the PSNR of nothing.
+    func testEmptyTestSetAndZeroLimitAreRefused() throws {
+        let dir = NSTemporaryDirectory() + "dae-empty-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        func header(_ words: [UInt32]) -> Data { words.reduce(into: Data()) { data, word in withUnsafeBytes(of: word.bigEndian) { data.append(contentsOf: $0) } } }
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/t10k-images-idx3-ubyte", contents: header([2051, 0, 28, 28])))
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/t10k-labels-idx1-ubyte", contents: header([2049, 0])))
+        let binary = MPIRun.executable, checkpoint = dir + "/init.safetensors"
+        XCTAssertEqual(try run(binary, ["init", "--output", checkpoint]).status, 0)
+        for command in ["evaluate", "encode"] {
+            let empty = try run(binary, [command, "--checkpoint", checkpoint, "--data-dir", dir])
+            XCTAssertNotEqual(empty.status, 0, empty.output)
+            XCTAssertTrue(empty.output.contains("holds no images"), empty.output)
+            let zero = try run(binary, [command, "--checkpoint", checkpoint, "--dataset", "synthetic", "--limit", "0"])
+            XCTAssertNotEqual(zero.status, 0, zero.output)
+            XCTAssertTrue(zero.output.contains("--limit must be at least 1"), zero.output)
+        }
+    }
+
     func testEvaluateEncodeDenoiseAndPyTorchAgree() throws {
         guard FileManager.default.fileExists(atPath: Self.mini) else { throw XCTSkip("\(Self.mini) is absent; skipping") }
         let out = NSTemporaryDirectory() + "dae-model-\(UUID().uuidString)"
