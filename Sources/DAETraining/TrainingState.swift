@@ -45,8 +45,12 @@ public enum TrainingState {
         guard let latent = file.metadata["latent_dim"].flatMap(Int.init), latent == model.latentDim else {
             throw fail("it was written with --latent-dim \(file.metadata["latent_dim"] ?? "?"), this run uses \(model.latentDim)")
         }
+        // Counters past 2^40 (a trillion steps) are not from a real run, and arithmetic on
+        // values near Int.max would trap: refused, like any other invalid value.
         func integer(_ key: String) throws -> Int {
-            guard let value = file.metadata[key].flatMap(Int.init), value >= 0 else { throw fail("metadata '\(key)' is missing or invalid") }
+            guard let value = file.metadata[key].flatMap(Int.init), value >= 0, value <= 1 << 40 else {
+                throw fail("metadata '\(key)' is missing or invalid (\(file.metadata[key] ?? "absent"); a count from 0 to 2^40 is expected)")
+            }
             return value
         }
         func real(_ key: String) throws -> Double {

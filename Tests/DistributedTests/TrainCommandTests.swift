@@ -218,7 +218,20 @@ final class TrainCommandTests: XCTestCase {
 
         let broken = temporaryDirectory()
         try FileManager.default.createDirectory(atPath: broken, withIntermediateDirectories: true)
+        /// `good` with one metadata value replaced (the header rewritten, its length updated).
+        func withMetadata(_ key: String, _ value: String) throws -> Data {
+            let length = Int(good.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }.littleEndian)
+            var header = try XCTUnwrap(JSONSerialization.jsonObject(with: good.subdata(in: 8..<(8 + length))) as? [String: Any])
+            var metadata = try XCTUnwrap(header["__metadata__"] as? [String: String])
+            metadata[key] = value
+            header["__metadata__"] = metadata
+            let encoded = try JSONSerialization.data(withJSONObject: header)
+            return withUnsafeBytes(of: UInt64(encoded.count).littleEndian) { Data($0) } + encoded + good.dropFirst(8 + length)
+        }
         let cases: [(String, Data)] = [
+            ("epoch near 2^63", try withMetadata("epoch", "9223372036854775000")),
+            ("adam step near 2^63", try withMetadata("adam_step", "9223372036854775807")),
+            ("epoch steps negative", try withMetadata("epoch_steps", "-3")),
             ("truncated", good.prefix(good.count / 2)),
             ("garbage header", Data([255, 255, 255, 255, 0, 0, 0, 0]) + good.dropFirst(8)),
             ("best instead of last", try Data(contentsOf: URL(fileURLWithPath: out + "/checkpoints/best.safetensors"))),
@@ -227,7 +240,7 @@ final class TrainCommandTests: XCTestCase {
             let path = broken + "/\(what.replacingOccurrences(of: " ", with: "-")).safetensors"
             XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: data), path)
             let result = try runDirect(["train"] + small + ["--resume", path, "--out-dir", temporaryDirectory()])
-            XCTAssertNotEqual(result.status, 0, what)
+            XCTAssertEqual(result.status, 1, "\(what): refused with an error, not a trap: \(result.output)")
             XCTAssertTrue(result.output.contains(path), "\(what): \(result.output)")
         }
         let missing = try runDirect(["train"] + small + ["--resume", broken + "/none.safetensors", "--out-dir", temporaryDirectory()])
