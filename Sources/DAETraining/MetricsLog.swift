@@ -19,10 +19,23 @@ public final class MetricsLog {
 
     deinit { try? handle.close() }
 
-    /// Writes `fields` as one line. Values: numbers, strings, bools, nil, arrays and dictionaries of those.
-    public func write(_ fields: KeyValuePairs<String, Any?>) {
+    /// Writes `fields` as one line. Values: numbers, strings, bools, nil, arrays and dictionaries
+    /// of those. A failed write (a full disk, an I/O error) throws `cannotWrite`, naming the file.
+    public func write(_ fields: KeyValuePairs<String, Any?>) throws {
         let body = fields.map { "\(JSONString.quote($0.key)):\(JSON.encode($0.value))" }.joined(separator: ",")
-        handle.write(Data("{\(body)}\n".utf8))
+        do { try handle.write(contentsOf: Data("{\(body)}\n".utf8)) } catch {
+            throw TrainingError.cannotWrite(path: path, reason: "cannot append to it (\(Self.reason(error)))")
+        }
+    }
+
+    /// The system's words for a write error ("No space left on device"), where it has them.
+    static func reason(_ error: Error) -> String {
+        let code = (error as NSError).code
+        if (error as NSError).domain == NSPOSIXErrorDomain, code > 0 { return String(cString: strerror(Int32(code))) }
+        if let posix = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(posix.code)))
+        }
+        return error.localizedDescription
     }
 }
 

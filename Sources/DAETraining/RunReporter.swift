@@ -40,7 +40,7 @@ public final class RunReporter {
             .joined(separator: ",") + "}\n"
         try AtomicFile.write(Data(configJSON.utf8), to: (outDir as NSString).appendingPathComponent("config.json"))
         metrics = try MetricsLog(path: (outDir as NSString).appendingPathComponent("metrics.jsonl"))
-        metrics.write(["event": "run", "time": ISO8601DateFormatter().string(from: Date()), "world_size": worldSize,
+        try metrics.write(["event": "run", "time": ISO8601DateFormatter().string(from: Date()), "world_size": worldSize,
                        "config": config.fields, "versions": versions, "machine": machine])
     }
 
@@ -57,8 +57,8 @@ public final class RunReporter {
         #endif
     }
 
-    public func step(_ log: Trainer.StepLog) {
-        metrics.write(["event": "step", "step": log.step, "epoch": log.epoch + 1, "train_loss": log.loss,
+    public func step(_ log: Trainer.StepLog) throws {
+        try metrics.write(["event": "step", "step": log.step, "epoch": log.epoch + 1, "train_loss": log.loss,
                        "images_per_sec": log.imagesPerSecond, "elapsed_sec": elapsed])
     }
 
@@ -85,11 +85,11 @@ public final class RunReporter {
     }
 
     /// One validated epoch: console line, metrics line.
-    public func validation(epoch: Int, step: Int, trainLoss: Double, validationLoss: Double, message: String, imagesPerSecond: Double) {
+    public func validation(epoch: Int, step: Int, trainLoss: Double, validationLoss: Double, message: String, imagesPerSecond: Double) throws {
         let speed = Double(epoch + 1) / elapsed
         say(String(format: "[Epoch %3d] T_loss: %.5f, V_loss: %.5f, %@ | T_time: %@, T_speed: %.3f",
                    epoch + 1, trainLoss, validationLoss, message, Self.clock(elapsed), speed))
-        metrics.write(["event": "validation", "Epoch": epoch + 1, "Training loss": trainLoss, "Validation loss": validationLoss,
+        try metrics.write(["event": "validation", "Epoch": epoch + 1, "Training loss": trainLoss, "Validation loss": validationLoss,
                        "Training speed (epochs/sec)": speed, "step": step, "images_per_sec": imagesPerSecond,
                        "elapsed_sec": elapsed, "world_size": worldSize])
     }
@@ -131,18 +131,18 @@ public final class RunReporter {
         return byEpoch.keys.sorted().map { (epoch: $0, train: byEpoch[$0]!.train, validation: byEpoch[$0]!.validation) }
     }
 
-    public func checkpointSaved(kind: String, path: String, epoch: Int, step: Int) {
-        metrics.write(["event": "checkpoint", "kind": kind, "path": path, "epoch": epoch + 1, "step": step, "elapsed_sec": elapsed])
+    public func checkpointSaved(kind: String, path: String, epoch: Int, step: Int) throws {
+        try metrics.write(["event": "checkpoint", "kind": kind, "path": path, "epoch": epoch + 1, "step": step, "elapsed_sec": elapsed])
     }
 
-    public func earlyStop(epoch: Int, best: Double?) {
+    public func earlyStop(epoch: Int, best: Double?) throws {
         say("Early stopping at epoch \(epoch + 1); best V_loss \(best.map { String(format: "%.5f", $0) } ?? "-")")
-        metrics.write(["event": "early_stop", "epoch": epoch + 1, "best_validation_loss": best, "elapsed_sec": elapsed])
+        try metrics.write(["event": "early_stop", "epoch": epoch + 1, "best_validation_loss": best, "elapsed_sec": elapsed])
     }
 
-    public func finish() {
+    public func finish() throws {
         say("Final training time: \(Self.clock(elapsed))")
-        metrics.write(["event": "end", "elapsed_sec": elapsed])
+        try metrics.write(["event": "end", "elapsed_sec": elapsed])
     }
 
     /// HH:MM:SS.

@@ -108,7 +108,7 @@ public final class Trainer {
                     let log = StepLog(step: globalStep, epoch: epoch, loss: loss, imagesPerSecond: Double(imagesSinceLog) / (now - clock),
                                       communicationSeconds: step.lastCommunicationWait)
                     onLog(log)
-                    reporter?.step(log)
+                    try reporter?.step(log)
                     clock = now
                     imagesSinceLog = 0
                 }
@@ -137,7 +137,7 @@ public final class Trainer {
             if let reporter {
                 let validation = validationLoss()
                 let verdict = earlyStopping.update(validationLoss: validation)
-                reporter.validation(epoch: epoch, step: globalStep, trainLoss: trainLoss, validationLoss: validation,
+                try reporter.validation(epoch: epoch, step: globalStep, trainLoss: trainLoss, validationLoss: validation,
                                     message: EarlyStopping.message(verdict),
                                     imagesPerSecond: Double(epochImages) / (Clock.seconds() - epochStart))
                 history.append((epoch + 1, trainLoss, validation))
@@ -148,12 +148,12 @@ public final class Trainer {
                 if case .improved = verdict {
                     bestEpoch = epoch + 1
                     try ModelCheckpoint.save(model, to: reporter.bestPath, metadata: bestMetadata(epoch: epoch, validationLoss: validation))
-                    reporter.checkpointSaved(kind: "best", path: reporter.bestPath, epoch: epoch, step: globalStep)
+                    try reporter.checkpointSaved(kind: "best", path: reporter.bestPath, epoch: epoch, step: globalStep)
                 }
                 try saveLast(reporter)
                 if case .stop = verdict {
                     decision[0] = 1
-                    reporter.earlyStop(epoch: epoch, best: earlyStopping.best)
+                    try reporter.earlyStop(epoch: epoch, best: earlyStopping.best)
                 }
             }
             try decision.withUnsafeMutableBytes { try communicator.broadcast($0, root: 0) }
@@ -164,7 +164,7 @@ public final class Trainer {
         if let reporter {
             try saveLast(reporter)
             try writeSummary(reporter, started: runStart)
-            reporter.finish()
+            try reporter.finish()
         }
         return outcome
     }
@@ -247,7 +247,7 @@ public final class Trainer {
         let data = TrainingState.encode(model: model, optimizer: step.optimizer, position: position, earlyStopping: earlyStopping,
                                         config: config, worldSize: communicator.size)
         try AtomicFile.write(data, to: reporter.lastPath)
-        reporter.checkpointSaved(kind: "last", path: reporter.lastPath, epoch: position.epoch, step: globalStep)
+        try reporter.checkpointSaved(kind: "last", path: reporter.lastPath, epoch: position.epoch, step: globalStep)
     }
 
     /// Aborts (by throwing, on every rank) when any rank's parameters differ from rank 0's.

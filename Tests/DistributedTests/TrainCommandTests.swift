@@ -206,6 +206,18 @@ final class TrainCommandTests: XCTestCase {
     }
 
     /// Broken or mismatched checkpoints are refused with the file and the problem named.
+    /// A metrics log that cannot be written (here /dev/full: every write fails with ENOSPC)
+    /// ends the run with exit 1 and a message naming the file and the reason, not a trap.
+    func testFullDiskEndsTheRunWithAMessage() throws {
+        guard FileManager.default.fileExists(atPath: "/dev/full") else { throw XCTSkip("no /dev/full on this system") }
+        let out = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: out + "/metrics.jsonl", withDestinationPath: "/dev/full")
+        let result = try runDirect(["train"] + small + ["--max-steps", "2", "--out-dir", out])
+        XCTAssertEqual(result.status, 1, result.output)
+        XCTAssertTrue(result.output.contains("metrics.jsonl") && result.output.contains("No space left on device"), result.output)
+    }
+
     func testBadCheckpointsAreRefused() throws {
         let out = temporaryDirectory()
         XCTAssertEqual(try runDirect(["train"] + small + ["--epochs", "1", "--limit-train", "480", "--out-dir", out]).status, 0)
