@@ -24,10 +24,21 @@ public struct MNISTDownloader: Sendable {
         "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
     ]
 
+    /// The published files' sizes in bytes: a download that grows past its file's size is
+    /// cut off there (an endless or wrong body costs at most that much memory).
+    public static let sizes: [String: Int] = [
+        "train-images-idx3-ubyte.gz": 9_912_422,
+        "train-labels-idx1-ubyte.gz": 28_881,
+        "t10k-images-idx3-ubyte.gz": 1_648_877,
+        "t10k-labels-idx1-ubyte.gz": 4_542,
+    ]
+
     public static let allFiles = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                                   "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
 
     public var mirrors: [String]
+    /// Seconds one file's transfer may take from request to last byte, however the bytes
+    /// arrive (a server that drips them slowly is cut off too).
     public var timeout: TimeInterval
 
     public init(mirrors: [String] = MNISTDownloader.defaultMirrors, timeout: TimeInterval = 60) {
@@ -44,7 +55,7 @@ public struct MNISTDownloader: Sendable {
         for file in files {
             let destination = (dataDir as NSString).appendingPathComponent(file)
             if FileManager.default.fileExists(atPath: destination) { continue }
-            guard let expected = Self.checksums[file] else {
+            guard let expected = Self.checksums[file], let size = Self.sizes[file] else {
                 throw DataError.invalidSetting(flag: "download", reason: "\(file) is not an MNIST file")
             }
             var attempts: [String] = []
@@ -53,7 +64,7 @@ public struct MNISTDownloader: Sendable {
                 let url = mirror.hasSuffix("/") ? mirror + file : mirror + "/" + file
                 log("downloading \(url)")
                 do {
-                    let data = try fetch(url)
+                    let data = try fetch(url, limit: size)
                     try store(data, at: destination, url: url, expectedMD5: expected)
                     log("saved \(destination) (\(data.count) bytes, MD5 verified)")
                     done = true
@@ -85,39 +96,85 @@ public struct MNISTDownloader: Sendable {
         }
     }
 
-    private final class Result: @unchecked Sendable {
-        var data: Data?
-        var error: Error?
-    }
-
     /// Whether `address` answers a GET at all (used to wait for a server to come up).
     public func probe(_ address: String) throws -> Bool {
-        _ = try fetch(address)
+        _ = try fetch(address, limit: 1 << 20)
         return true
     }
 
-    /// One GET, with the configured timeout; non-2xx statuses are errors.
-    func fetch(_ address: String) throws -> Data {
+    /// One GET of at most `limit` bytes, within `timeout` seconds in all; non-2xx statuses are
+    /// errors. The body is taken as it arrives and the transfer cancelled at the first byte past
+    /// `limit` or at the deadline.
+    func fetch(_ address: String, limit: Int) throws -> Data {
         guard let url = URL(string: address) else { throw DataError.invalidSetting(flag: "--mirror", reason: "\(address) is not a URL") }
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = timeout
-        configuration.timeoutIntervalForResource = timeout * 10
-        let session = URLSession(configuration: configuration)
-        defer { session.finishTasksAndInvalidate() }
-        let result = Result()
+        configuration.timeoutIntervalForResource = timeout
+        let transfer = Transfer(address: address, limit: limit)
+        let session = URLSession(configuration: configuration, delegate: transfer, delegateQueue: nil)
+        defer { session.invalidateAndCancel() }
+        let task = session.dataTask(with: url)
+        task.resume()
+        if transfer.finished.wait(timeout: .now() + timeout) == .timedOut {
+            task.cancel()
+            throw DataError.unreadable(path: address, reason: "timed out after \(Self.seconds(timeout)) s (--timeout)")
+        }
+        return try transfer.result()
+    }
+
+    static func seconds(_ value: TimeInterval) -> String {
+        value == value.rounded() ? String(Int(value)) : String(value)
+    }
+
+    /// One transfer's body, status and end, filled in by URLSession's delegate queue.
+    private final class Transfer: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+        let address: String
+        let limit: Int
         let finished = DispatchSemaphore(value: 0)
-        session.dataTask(with: url) { data, response, error in
-            if let error {
-                result.error = error
-            } else if let http = response as? HTTPURLResponse, !(200..<300).contains(http.statusCode) {
-                result.error = DataError.unreadable(path: address, reason: "HTTP status \(http.statusCode)")
-            } else {
-                result.data = data
+        private let lock = NSLock()
+        private var body = Data()
+        private var failure: Error?
+
+        init(address: String, limit: Int) {
+            (self.address, self.limit) = (address, limit)
+        }
+
+        func result() throws -> Data {
+            lock.lock()
+            defer { lock.unlock() }
+            if let failure { throw failure }
+            return body
+        }
+
+        private func fail(_ error: Error) {
+            lock.lock()
+            if failure == nil { failure = error }
+            lock.unlock()
+        }
+
+        func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+                        completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
+            if let http = response as? HTTPURLResponse, !(200..<300).contains(http.statusCode) {
+                fail(DataError.unreadable(path: address, reason: "HTTP status \(http.statusCode)"))
+                return completionHandler(.cancel)
             }
+            completionHandler(.allow)
+        }
+
+        func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+            lock.lock()
+            let over = body.count + data.count > limit
+            if !over { body.append(data) }
+            lock.unlock()
+            if over {
+                fail(DataError.unreadable(path: address, reason: "the server sent more than the \(limit) bytes this file has; stopped there"))
+                dataTask.cancel()
+            }
+        }
+
+        func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
+            if let error { fail(error) }
             finished.signal()
-        }.resume()
-        finished.wait()
-        if let error = result.error { throw error }
-        return result.data ?? Data()
+        }
     }
 }

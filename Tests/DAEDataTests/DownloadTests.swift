@@ -75,6 +75,66 @@ final class DownloadTests: XCTestCase {
         }
     }
 
+    /// A loopback server that misbehaves: `drip` sends a 200 with one body byte every half
+    /// second, `endless` sends zeros without end. Skipped when python3 is absent.
+    private func misbehavingServer(_ mode: String) throws -> (process: Process, base: String) {
+        guard let python = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":").map({ "\($0)/python3" })
+            .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { throw XCTSkip("python3 is not installed") }
+        let script = """
+        import socket, sys, time
+        server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0)); server.listen(8)
+        print(server.getsockname()[1], flush=True)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            connection, _ = server.accept()
+            try:
+                connection.recv(65536)
+                if sys.argv[1] == "drip":
+                    connection.sendall(b"HTTP/1.1 200 OK\\r\\nContent-Length: 4542\\r\\n\\r\\n")
+                    for _ in range(120):
+                        connection.sendall(b"x"); time.sleep(0.5)
+                else:
+                    connection.sendall(b"HTTP/1.1 200 OK\\r\\n\\r\\n")
+                    chunk = bytes(1 << 16)
+                    while time.time() < deadline:
+                        connection.sendall(chunk)
+            except OSError:
+                pass
+            connection.close()
+        """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", script, mode]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let port = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard Int(port) != nil else {
+            process.terminate()
+            throw XCTSkip("the loopback server did not start")
+        }
+        return (process, "http://127.0.0.1:\(port)/")
+    }
+
+    /// A server that drips its bytes is cut off at --timeout for the whole file; one that
+    /// sends without end is cut off at the file's published size. Both leave nothing behind.
+    func testSlowAndEndlessServersAreCutOff() throws {
+        let file = "t10k-labels-idx1-ubyte.gz"
+        for (mode, words) in [("drip", "timed out after 2 s"), ("endless", "more than the 4542 bytes")] {
+            let (server, base) = try misbehavingServer(mode)
+            defer { server.terminate() }
+            let destination = try temporaryDirectory()
+            let start = Date()
+            XCTAssertThrowsError(try MNISTDownloader(mirrors: [base], timeout: 2).download(into: destination, files: [file])) { error in
+                XCTAssertTrue("\(error)".contains(words), "\(mode): \(error)")
+            }
+            XCTAssertLessThan(Date().timeIntervalSince(start), 10, "\(mode): bounded by the 2 s deadline, not by the server")
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: destination), [], "\(mode): nothing left behind")
+        }
+    }
+
     func testACorruptedCopyIsRejectedAndLeavesNothing() throws {
         let official = TestShared.path("data/mnist-t10k")
         guard FileManager.default.fileExists(atPath: official) else { throw XCTSkip("\(official) is absent; skipping") }
