@@ -8,6 +8,8 @@ public final class RunReporter {
     public let outDir: String
     public let worldSize: Int
     public let metrics: MetricsLog
+    /// This run's hold on `outDir` (see `RunDirectoryLock`), released by `finish`.
+    public let lock: RunDirectoryLock
     private let start = Clock.seconds()
     /// Whether to draw the progress bar (only for a person at a terminal: see `init`).
     private let interactive: Bool
@@ -32,6 +34,10 @@ public final class RunReporter {
             do { try Directories.create(directory) } catch let error as DirectoryError {
                 throw TrainingError.cannotWrite(path: directory, reason: "cannot create this folder (\(error.reason))")
             }
+        }
+        lock = try RunDirectoryLock(directory: outDir)
+        if let holder = lock.previousHolder {
+            print("dae-dist: \(outDir) was last used by \(holder), which did not end cleanly; taking it over")
         }
         let versions: KeyValuePairs<String, Any?> = ["dae-dist": RunReporter.version, "swift": RunReporter.swiftVersion]
         let machine = RunReporter.machine
@@ -143,6 +149,7 @@ public final class RunReporter {
     public func finish() throws {
         say("Final training time: \(Self.clock(elapsed))")
         try metrics.write(["event": "end", "elapsed_sec": elapsed])
+        lock.release()
     }
 
     /// HH:MM:SS.

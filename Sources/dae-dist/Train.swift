@@ -160,6 +160,7 @@ struct Train: ParsableCommand {
                     reporter?.say("dae-dist: stopped by \(StopSignal.name) after step \(step); the training state is in \(reporter!.lastPath). "
                                   + "Resume with: dae-dist train --out-dir \(config.outDir!) --resume auto (and the same flags)")
                 }
+                reporter?.lock.release()  // a clean stop: the state is saved
                 Communicators.finish(communicator)
                 throw ExitCode(130)
             }

@@ -218,6 +218,39 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(result.output.contains("metrics.jsonl") && result.output.contains("No space left on device"), result.output)
     }
 
+    /// One run per --out-dir: a second training into a folder a running one holds is refused,
+    /// naming the holder; after the holder is killed the next run takes the folder over,
+    /// saying so, and removes the temporary files a killed write left.
+    func testOneRunPerOutDir() throws {
+        let out = temporaryDirectory()
+        let first = Process()
+        first.executableURL = URL(fileURLWithPath: MPIRun.executable)
+        first.arguments = ["train"] + small + ["--epochs", "200", "--out-dir", out]
+        first.standardOutput = FileHandle.nullDevice
+        first.standardError = FileHandle.nullDevice
+        try first.run()
+        defer { if first.isRunning { kill(first.processIdentifier, SIGKILL); first.waitUntilExit() } }
+        let started = Date()
+        while !FileManager.default.fileExists(atPath: out + "/metrics.jsonl") && Date().timeIntervalSince(started) < 60 { usleep(50_000) }
+        XCTAssertTrue(first.isRunning, "the first run should still be training")
+
+        let second = try runDirect(["train"] + small + ["--max-steps", "1", "--out-dir", out])
+        XCTAssertEqual(second.status, 1, second.output)
+        XCTAssertTrue(second.output.contains("another training is running") && second.output.contains(" \(first.processIdentifier)"), second.output)
+
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        let leftover = out + "/checkpoints/.last.safetensors.tmp-999999"
+        XCTAssertTrue(FileManager.default.createFile(atPath: leftover, contents: Data([1, 2, 3])))
+        let third = try runDirect(["train"] + small + ["--max-steps", "1", "--out-dir", out])
+        XCTAssertEqual(third.status, 0, third.output)
+        XCTAssertTrue(third.output.contains("did not end cleanly; taking it over"), third.output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: leftover), "a killed write's temporary file is removed")
+        let again = try runDirect(["train"] + small + ["--max-steps", "1", "--out-dir", out])
+        XCTAssertEqual(again.status, 0, again.output)
+        XCTAssertFalse(again.output.contains("taking it over"), "a run that ended cleanly leaves nothing to take over: \(again.output)")
+    }
+
     func testBadCheckpointsAreRefused() throws {
         let out = temporaryDirectory()
         XCTAssertEqual(try runDirect(["train"] + small + ["--epochs", "1", "--limit-train", "480", "--out-dir", out]).status, 0)
