@@ -251,6 +251,34 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertFalse(again.output.contains("taking it over"), "a run that ended cleanly leaves nothing to take over: \(again.output)")
     }
 
+    /// SIGHUP (a closed terminal) and a closed stdout pipe (`| head -1`) stop a run as SIGTERM
+    /// does: the state is saved and the exit status is 130, instead of dying with nothing saved.
+    func testHangUpAndBrokenPipeSaveTheState() throws {
+        for how in ["SIGHUP", "broken pipe"] {
+            let out = temporaryDirectory()
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: MPIRun.executable)
+            process.arguments = ["train"] + small + ["--epochs", "200", "--log-every", "1", "--out-dir", out]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            defer { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
+            let started = Date()
+            while !FileManager.default.fileExists(atPath: out + "/metrics.jsonl") && Date().timeIntervalSince(started) < 60 { usleep(50_000) }
+            if how == "SIGHUP" {
+                kill(process.processIdentifier, SIGHUP)
+            } else {
+                try pipe.fileHandleForReading.close()  // the reader goes away; the next line written raises SIGPIPE
+            }
+            while process.isRunning && Date().timeIntervalSince(started) < 120 { usleep(50_000) }
+            XCTAssertFalse(process.isRunning, "\(how): the run should stop")
+            XCTAssertEqual(process.terminationReason, .exit, how)
+            XCTAssertEqual(process.terminationStatus, 130, how)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/checkpoints/last.safetensors"), "\(how): the state is saved")
+        }
+    }
+
     func testBadCheckpointsAreRefused() throws {
         let out = temporaryDirectory()
         XCTAssertEqual(try runDirect(["train"] + small + ["--epochs", "1", "--limit-train", "480", "--out-dir", out]).status, 0)
