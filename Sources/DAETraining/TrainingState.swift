@@ -35,6 +35,28 @@ public enum TrainingState {
         return SafeTensors.encode(tensors, metadata: metadata)
     }
 
+    /// The settings that shape a run's trajectory, as `config.json` names them, and the flags
+    /// that set them: a resume that changes one no longer continues the saved run.
+    static let trajectorySettings: KeyValuePairs<String, String> = [
+        "seed": "--seed", "lr": "--lr", "noise_factor": "--noise-factor", "dataset": "--dataset", "batch_size": "--batch-size",
+        "shards": "--shards", "val_size": "--val-size", "limit_train": "--limit-train", "bn": "--bn",
+    ]
+
+    /// Each trajectory setting whose value in `file`'s saved config differs from `config`'s, as
+    /// "--seed 0 (this run: 3)"; none for a file that saved no config.
+    public static func trajectoryChanges(_ file: SafeTensors, config: TrainingConfig) -> [String] {
+        func parse(_ json: String) -> [String: Any] {
+            (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] ?? [:]
+        }
+        guard let saved = file.metadata["config"].map(parse), !saved.isEmpty else { return [] }
+        let current = parse(JSON.encode(config.fields))
+        func text(_ value: Any?) -> String { value.map { "\($0)" } ?? "none" }
+        return trajectorySettings.compactMap { key, flag in
+            let (before, now) = (text(saved[key] is NSNull ? nil : saved[key]), text(current[key] is NSNull ? nil : current[key]))
+            return before == now ? nil : "\(flag) \(before) (this run: \(now))"
+        }
+    }
+
     /// Restores `model`, `optimizer`, and returns the position and early-stopping state.
     public static func restore(_ file: SafeTensors, model: Autoencoder, optimizer: Adam, patience: Int, delta: Double) throws
         -> (TrainingPosition, EarlyStopping) {

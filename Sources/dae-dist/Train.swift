@@ -63,6 +63,9 @@ struct Train: ParsableCommand {
     var checkpointEvery = 0
     @Option(help: "Resume from a training state: a last.safetensors path, or 'auto' for <out-dir>/checkpoints/last.safetensors.")
     var resume: String?
+    @Flag(name: .customLong("allow-config-change"),
+          help: "With --resume: continue even though a setting that shapes the trajectory (seed, lr, noise, data, batch, shards, bn) differs from the saved run's.")
+    var allowConfigChange = false
     @Option(name: .customLong("run-name"), help: "Name of the run (part of the default --out-dir).")
     var runName = "dae"
     @Option(name: .customLong("out-dir"), help: "Where rank 0 writes config, metrics, checkpoints and pictures (default runs/<UTC time>-<run name>).")
@@ -142,7 +145,7 @@ struct Train: ParsableCommand {
                 if let warning = BLAS.library.narrowerThanCPUWarning { FileHandle.standardError.write(Data(("dae-dist: " + warning + "\n").utf8)) }
             }
             if let path = resumePath {
-                try trainer.resume(path: path)
+                try trainer.resume(path: path, allowConfigChange: allowConfigChange)
                 if rank == 0 {
                     print("dae-dist: resuming from \(path) at epoch \(trainer.position.epoch + 1), step \(trainer.globalStep)")
                 }

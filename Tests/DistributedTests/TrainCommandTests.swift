@@ -205,7 +205,22 @@ final class TrainCommandTests: XCTestCase {
         }
     }
 
-    /// Broken or mismatched checkpoints are refused with the file and the problem named.
+    /// Resuming with a setting that shapes the trajectory changed is refused, naming the
+    /// setting and both values, unless --allow-config-change; --epochs or --max-steps may change.
+    func testResumeRefusesTrajectoryChanges() throws {
+        let out = temporaryDirectory()
+        let common = small + ["--epochs", "3", "--log-every", "0", "--out-dir", out]
+        XCTAssertEqual(try runDirect(["train"] + common + ["--max-steps", "10"]).status, 0)
+        let changed = try runDirect(["train"] + common + ["--max-steps", "20", "--resume", "auto", "--seed", "3", "--lr", "0.01"])
+        XCTAssertEqual(changed.status, 1, changed.output)
+        XCTAssertTrue(changed.output.contains("--seed 0 (this run: 3)") && changed.output.contains("--lr 0.001 (this run: 0.01)")
+                      && changed.output.contains("--allow-config-change"), changed.output)
+        let allowed = try runDirect(["train"] + common + ["--max-steps", "20", "--resume", "auto", "--seed", "3", "--allow-config-change"])
+        XCTAssertEqual(allowed.status, 0, allowed.output)
+        let longer = try runDirect(["train"] + common + ["--max-steps", "30", "--resume", "auto", "--seed", "3"])
+        XCTAssertEqual(longer.status, 0, "the saved run now has seed 3: \(longer.output)")
+    }
+
     /// A metrics log that cannot be written (here /dev/full: every write fails with ENOSPC)
     /// ends the run with exit 1 and a message naming the file and the reason, not a trap.
     func testFullDiskEndsTheRunWithAMessage() throws {
@@ -279,6 +294,7 @@ final class TrainCommandTests: XCTestCase {
         }
     }
 
+    /// Broken or mismatched checkpoints are refused with the file and the problem named.
     func testBadCheckpointsAreRefused() throws {
         let out = temporaryDirectory()
         XCTAssertEqual(try runDirect(["train"] + small + ["--epochs", "1", "--limit-train", "480", "--out-dir", out]).status, 0)
