@@ -25,6 +25,9 @@ public final class MPICommunicator: Communicator {
     public let size: Int
     /// Seconds a collective may take before the job is aborted.
     public var timeout: Double
+    /// Bytes a broadcast sends per MPI call: MPI counts are 32-bit, and a training state to
+    /// resume from may be larger than 2 GiB. (The self-test makes it small to exercise it.)
+    public var broadcastPiece = 1 << 30
     /// How many ranks share this rank's node, and the node's processors.
     public let ranksOnNode: Int
     private let processorsOnNode: Int
@@ -109,10 +112,16 @@ public final class MPICommunicator: Communicator {
         try check(status, operations[request.id])
     }
 
+    /// In pieces of `broadcastPiece` bytes, one after the other (a buffer of any size).
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {
-        var request: Int32 = 0
-        try check(dae_mpi_ibcast(buffer.baseAddress, Int32(buffer.count), Int32(root), &request), "broadcast")
-        try wait(started(request, "broadcast"))
+        var offset = 0
+        repeat {
+            let count = min(broadcastPiece, buffer.count - offset)
+            var request: Int32 = 0
+            try check(dae_mpi_ibcast(buffer.baseAddress.map { $0 + offset }, Int32(count), Int32(root), &request), "broadcast")
+            try wait(started(request, "broadcast"))
+            offset += count
+        } while offset < buffer.count
     }
 
     public func barrier() throws {

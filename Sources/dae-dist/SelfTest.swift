@@ -16,9 +16,13 @@ struct SelfTest: ParsableCommand {
     /// Every collective of the `Communicator` on sizes that do not divide evenly, checked on every rank.
     struct Collectives: ParsableCommand {
         @Option(name: .customLong("collective-timeout")) var timeout: Double = 60
+        /// Bytes per broadcast piece (see `MPICommunicator.broadcastPiece`): small, so that the
+        /// broadcasts below go in several pieces.
+        @Option(name: .customLong("broadcast-piece")) var broadcastPiece: Int?
 
         func run() throws {
             let communicator = try Communicators.make(timeout: timeout)
+            if let broadcastPiece, let mpi = communicator as? MPICommunicator { mpi.broadcastPiece = max(1, broadcastPiece) }
             let (rank, size) = (communicator.rank, communicator.size)
             let rankSum = Float(size * (size + 1) / 2)
             var failures: [String] = []
@@ -42,10 +46,11 @@ struct SelfTest: ParsableCommand {
                 }
             }
             for root in Array(Set([0, size - 1])).sorted() {  // sorted: Set order differs between processes
-                var bytes = [UInt8](repeating: rank == root ? 42 : 0, count: 1001)
-                bytes[1000] = rank == root ? UInt8(root) : 255
+                // A pattern that differs from byte to byte, so a piece sent to the wrong offset shows.
+                let pattern = (0..<1001).map { UInt8(truncatingIfNeeded: $0 * 7 + root) }
+                var bytes = rank == root ? pattern : [UInt8](repeating: 0, count: 1001)
                 try bytes.withUnsafeMutableBytes { try communicator.broadcast($0, root: root) }
-                if bytes[0] != 42 || bytes[999] != 42 || bytes[1000] != UInt8(root) { failures.append("broadcast from \(root) wrong") }
+                if bytes != pattern { failures.append("broadcast from \(root) wrong") }
             }
             try communicator.barrier()
             if !failures.isEmpty {
