@@ -219,8 +219,9 @@ def targets_of(rows):
 
 
 def print_table(args, rows, roofline, targets):
+    cpu = machine()["cpu"]
     print(f"\nTraining step, batch {args.batch}, latent {args.latent_dim}: medians of {args.rounds} interleaved rounds "
-          f"(each the median of {args.repeats} x {args.steps} steps) on {machine()['cpu']}")
+          f"(each the median of {args.repeats} x {args.steps} steps) on {cpu}")
     print(f"{'':18} {'images/s':>9} {'GFLOP/s':>8} {'/sgemm':>7} {'/best':>6} {'peak RSS MB':>12} {'CPUs busy':>10} {'comm ms/step':>13} {'comm %':>7}  CPU, GEMM kernel")
     for row in rows:
         comm = "" if row["comm_ms_per_step"] != row["comm_ms_per_step"] or not row["name"].startswith("dae-dist mpi") else \
@@ -228,7 +229,7 @@ def print_table(args, rows, roofline, targets):
         ratios = f"{row['step_over_sgemm_1024']:>7.3f} {row['step_over_best_sgemm_1024']:>6.3f}" if "step_over_sgemm_1024" in row else f"{'':>7} {'':>6}"
         busy = f"{row['cpus_busy']:>10.2f}" if row["cpus_busy"] == row["cpus_busy"] else f"{'':>10}"
         print(f"{row['name']:18} {row['images_per_sec']:>9.1f} {row['gflops']:>8.1f} {ratios} {row['peak_rss_mb']:>12.0f} {busy} {comm:>21}"
-              f"  {machine()['cpu']}, {row['gemm_kernel']}")
+              f"  {cpu}, {row['gemm_kernel']}")
     print("/sgemm: median over rounds of the step's rate over sgemm-1024's in the same round (2 ranks: the 2-thread one);"
           " /best: median step over the best sgemm-1024 of all rounds")
     print(f"cblas_sgemm (best of the rounds) 1024^3: {roofline['sgemm_1024_1t']:.1f} GFLOP/s (1 thread), {roofline['sgemm_1024_2t']:.1f} (2 threads); "

@@ -33,7 +33,8 @@ public final class RunDirectoryLock {
         Self.removeTemporaryFiles(below: directory)
     }
 
-    /// Ends the run's hold: the file is emptied (a clean end) and the lock dropped.
+    /// Ends the run's hold after a clean end (finished, or stopped with the state saved): the
+    /// file is emptied, so the next run has nothing to take over, and the lock dropped.
     public func release() {
         guard descriptor >= 0 else { return }
         _ = ftruncate(descriptor, 0)
@@ -41,7 +42,9 @@ public final class RunDirectoryLock {
         descriptor = -1
     }
 
-    deinit { release() }
+    /// Any other end (an error) drops the lock but keeps the holder's name in the file: the
+    /// next run says it takes over from a run that did not end cleanly.
+    deinit { if descriptor >= 0 { close(descriptor) } }
 
     private static func contents(_ descriptor: Int32) -> String {
         var buffer = [UInt8](repeating: 0, count: 256)

@@ -50,9 +50,9 @@ public enum TrainingState {
         }
         guard let saved = file.metadata["config"].map(parse), !saved.isEmpty else { return [] }
         let current = parse(JSON.encode(config.fields))
-        func text(_ value: Any?) -> String { value.map { "\($0)" } ?? "none" }
+        func text(_ value: Any?) -> String { value == nil || value is NSNull ? "none" : "\(value!)" }
         return trajectorySettings.compactMap { key, flag in
-            let (before, now) = (text(saved[key] is NSNull ? nil : saved[key]), text(current[key] is NSNull ? nil : current[key]))
+            let (before, now) = (text(saved[key]), text(current[key]))
             return before == now ? nil : "\(flag) \(before) (this run: \(now))"
         }
     }
