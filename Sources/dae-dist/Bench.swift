@@ -237,7 +237,7 @@ struct Bench: ParsableCommand {
         result.communicationShare = field(1).reduce(0, +) / Double(communicator.size)
         result.peakResidentMB = field(2).max()!
         result.cpusBusy = field(3).reduce(0, +) / Double(communicator.size)
-        result.gflops = result.imagesPerSecond * Double(Architecture.trainingFLOPsPerImage(latentDim: latentDim)) / 1e9
+        result.gflops = result.imagesPerSecond * Double(Architecture.standard(latentDim: latentDim).trainingFLOPsPerImage) / 1e9
         result.communicationMs = result.communicationShare * 1000 * Double(batch) / result.imagesPerSecond
         return result
     }

@@ -21,9 +21,13 @@ enum LayerBench {
         let needsInputGradient: Bool
         /// The buffers behind the layer's parameters, alive as long as the subject.
         let parameterBuffers: [AnyObject]
-        let forward: (_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, _ segments: [Int], _ scratch: ThreadScratch) -> Void
-        let backward: (_ input: UnsafePointer<Float>, _ gradOutput: UnsafePointer<Float>, _ gradInput: UnsafeMutablePointer<Float>?,
-                       _ segments: [Int], _ scratch: ThreadScratch) -> Void
+        let run: Run
+
+        struct Run {
+            let forward: (_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, _ segments: [Int], _ scratch: ThreadScratch) -> Void
+            let backward: (_ input: UnsafePointer<Float>, _ gradOutput: UnsafePointer<Float>, _ gradInput: UnsafeMutablePointer<Float>?,
+                           _ segments: [Int], _ scratch: ThreadScratch) -> Void
+        }
     }
 
     /// Forward and backward (weight, bias and, but for the first layer, input gradients) of
@@ -36,10 +40,10 @@ enum LayerBench {
             let gradOutput = random(batch * subject.outputCount, seed: 2), gradInput = FloatBuffer(count: batch * subject.inputCount)
             let scratch = ThreadScratch()
             let forward = Roofline.medianSeconds(repeats: repeats) {
-                subject.forward(input.pointer, output.pointer, segments, scratch)
+                subject.run.forward(input.pointer, output.pointer, segments, scratch)
             }
             let backward = Roofline.medianSeconds(repeats: repeats) {
-                subject.backward(input.pointer, gradOutput.pointer, subject.needsInputGradient ? gradInput.pointer : nil, segments, scratch)
+                subject.run.backward(input.pointer, gradOutput.pointer, subject.needsInputGradient ? gradInput.pointer : nil, segments, scratch)
             }
             let passes = subject.needsInputGradient ? 3 : 2
             rows.append(Row(name: subject.name, forwardMs: 1000 * forward, backwardMs: 1000 * backward,
@@ -48,35 +52,38 @@ enum LayerBench {
         return rows
     }
 
+    /// The model's convolutions as the table of `Architecture` lists them, named `conv1`,
+    /// `conv2`, ... and `deconv1`, ... in forward order.
     private static func subjects() -> [Subject] {
-        func conv(_ name: String, _ inC: Int, _ outC: Int, stride: Int, side: Int, inputGradient: Bool) -> Subject {
-            let (weight, bias) = (ParameterBuffers(count: outC * inC * 9), ParameterBuffers(count: outC))
-            let layer = Conv2d(inChannels: inC, outChannels: outC, kernel: 3, stride: stride, padding: 1, inputHeight: side, inputWidth: side,
-                               weight: weight.parameter, bias: bias.parameter)
-            let outSide = layer.outputHeight
-            return Subject(name: name, inputCount: inC * side * side, outputCount: outC * outSide * outSide,
-                           multiplyAdds: outC * inC * 9 * outSide * outSide, needsInputGradient: inputGradient, parameterBuffers: [weight, bias],
-                           forward: { layer.forward($0, output: $1, segments: $2, scratch: $3) },
-                           backward: { layer.backward($0, gradOutput: $1, gradInput: $2, segments: $3, scratch: $4) })
+        let architecture = Architecture.standard(latentDim: 2)
+        let first = architecture.weightedLayers.first?.key
+        let sizes = Dictionary(uniqueKeysWithValues: architecture.parameters.map { ($0.name, $0.count) })
+        var convolutions = 0, transposed = 0
+        return architecture.layers.compactMap { layer -> Subject? in
+            let isConvolution = layer.module.isConvolution, isTransposed = layer.module.isTransposedConvolution
+            guard isConvolution || isTransposed, let weightCount = sizes[layer.key + ".weight"], let biasCount = sizes[layer.key + ".bias"] else {
+                return nil
+            }
+            let (weight, bias) = (ParameterBuffers(count: weightCount), ParameterBuffers(count: biasCount))
+            let name: String
+            let run: Subject.Run
+            if isConvolution {
+                convolutions += 1
+                name = "conv\(convolutions)"
+                let conv = Conv2d(layer, weight: weight.parameter, bias: bias.parameter)
+                run = Subject.Run(forward: conv.forward(_:output:segments:scratch:),
+                                  backward: { conv.backward($0, gradOutput: $1, gradInput: $2, segments: $3, scratch: $4) })
+            } else {
+                transposed += 1
+                name = "deconv\(transposed)"
+                let deconv = ConvTranspose2d(layer, weight: weight.parameter, bias: bias.parameter)
+                run = Subject.Run(forward: deconv.forward(_:output:segments:scratch:),
+                                  backward: { deconv.backward($0, gradOutput: $1, gradInput: $2, segments: $3, scratch: $4) })
+            }
+            return Subject(name: name, inputCount: layer.input.count, outputCount: layer.output.count,
+                           multiplyAdds: Architecture.multiplyAdds(of: layer), needsInputGradient: layer.key != first,
+                           parameterBuffers: [weight, bias], run: run)
         }
-        func deconv(_ name: String, _ inC: Int, _ outC: Int, stride: Int, outputPadding: Int, side: Int) -> Subject {
-            let (weight, bias) = (ParameterBuffers(count: inC * outC * 9), ParameterBuffers(count: outC))
-            let layer = ConvTranspose2d(inChannels: inC, outChannels: outC, kernel: 3, stride: stride, padding: 1, outputPadding: outputPadding,
-                                        inputHeight: side, inputWidth: side, weight: weight.parameter, bias: bias.parameter)
-            let outSide = layer.outputHeight
-            return Subject(name: name, inputCount: inC * side * side, outputCount: outC * outSide * outSide,
-                           multiplyAdds: inC * outC * 9 * side * side, needsInputGradient: true, parameterBuffers: [weight, bias],
-                           forward: { layer.forward($0, output: $1, segments: $2, scratch: $3) },
-                           backward: { layer.backward($0, gradOutput: $1, gradInput: $2, segments: $3, scratch: $4) })
-        }
-        return [
-            conv("conv1", 1, 32, stride: 1, side: 28, inputGradient: false),
-            conv("conv2", 32, 64, stride: 2, side: 28, inputGradient: true),
-            conv("conv3", 64, 64, stride: 2, side: 14, inputGradient: true),
-            deconv("deconv1", 64, 64, stride: 2, outputPadding: 1, side: 7),
-            deconv("deconv2", 64, 32, stride: 2, outputPadding: 1, side: 14),
-            deconv("deconv3", 32, 1, stride: 1, outputPadding: 0, side: 28),
-        ]
     }
 
     /// A parameter of `count` small random values with its own gradient buffers.

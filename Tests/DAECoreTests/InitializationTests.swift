@@ -36,7 +36,7 @@ final class InitializationTests: XCTestCase {
     /// dim 1) agree with what PyTorch's own initialisation drew in the fixture.
     func testBoundsAgreeWithPyTorchsInitialisation() throws {
         let fixture = try SafeTensors.read(path: TestPaths.fixture("reference_latent16.safetensors").path)
-        for spec in Architecture.parameters(latentDim: 16) {
+        for spec in Architecture.standard(latentDim: 16).parameters {
             guard case .uniform(let bound) = spec.initializer else { continue }
             let drawn = maxAbs(try fixture.floats("init." + spec.name))
             XCTAssertLessThanOrEqual(drawn, Double(bound) * (1 + 1e-6), spec.name)

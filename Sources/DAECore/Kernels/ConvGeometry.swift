@@ -22,8 +22,13 @@ public struct ConvGeometry: Equatable, Sendable {
         self.padding = padding
     }
 
-    public var outHeight: Int { (height + 2 * padding - kernel) / stride + 1 }
-    public var outWidth: Int { (width + 2 * padding - kernel) / stride + 1 }
+    public var outHeight: Int { ConvGeometry.outputSize(input: height, kernel: kernel, stride: stride, padding: padding) }
+    public var outWidth: Int { ConvGeometry.outputSize(input: width, kernel: kernel, stride: stride, padding: padding) }
+
+    /// A convolution's output size along one axis.
+    public static func outputSize(input: Int, kernel: Int, stride: Int, padding: Int) -> Int {
+        (input + 2 * padding - kernel) / stride + 1
+    }
     /// Rows of the im2col matrix: one per (channel, kernel row, kernel column).
     public var patchSize: Int { channels * kernel * kernel }
     public var inputPlane: Int { height * width }

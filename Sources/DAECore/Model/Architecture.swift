@@ -1,87 +1,152 @@
-/// The autoencoder of DESIGN.md as data: each trainable tensor under its PyTorch
-/// `state_dict` key, in `state_dict` order, with PyTorch's default initialisation.
-///
-///     encoder.encoder   0 Conv2d(1, 32, 3, s1, p1)   1 BN(32)  LReLU
-///                       3 Conv2d(32, 64, 3, s2, p1)  4 BN(64)  LReLU
-///                       6 Conv2d(64, 64, 3, s2, p1)  7 BN(64)  LReLU  Flatten
-///                      10 Linear(3136, d)                      LReLU
-///     decoder.decoder   0 Linear(d, 3136)  Unflatten(64, 7, 7)  LReLU
-///                       3 ConvT(64, 64, 3, s2, p1, op1)  4 BN(64)  LReLU
-///                       6 ConvT(64, 32, 3, s2, p1, op1)  7 BN(32)  LReLU
-///                       9 ConvT(32, 1, 3, s1, p1)                 Sigmoid
-public enum Architecture {
+/// The autoencoder of DESIGN.md as one table: the modules of its two PyTorch `nn.Sequential`s
+/// (`encoder.encoder`, `decoder.decoder`), in order. Everything else about the model is derived
+/// from it: the `state_dict` keys (the module's index in its Sequential, as in PyTorch), the
+/// parameter shapes and initialisation, the activation sizes, the FLOP count, the layers the
+/// bench times and the order in which backward finishes the gradients.
+public struct Architecture: Sendable, Equatable {
+    /// One module of an `nn.Sequential`.
+    public enum Module: Sendable, Equatable {
+        case conv2d(out: Int, kernel: Int, stride: Int, padding: Int)
+        case convTranspose2d(out: Int, kernel: Int, stride: Int, padding: Int, outputPadding: Int)
+        case linear(out: Int)
+        /// `nn.BatchNorm2d` over the channels of its input.
+        case batchNorm2d
+        case leakyReLU
+        case sigmoid
+        /// `[C][H][W]` to `[C*H*W]`.
+        case flatten
+        /// `[C*side*side]` to `[C][side][side]`.
+        case unflatten(channels: Int, side: Int)
+    }
+
+    /// The model of DESIGN.md with a `latentDim`-wide code. Changing a channel count or
+    /// adding a layer is a change here and nowhere else.
+    public static func standard(latentDim d: Int) -> Architecture {
+        Architecture(encoder: [
+            .conv2d(out: 32, kernel: 3, stride: 1, padding: 1), .batchNorm2d, .leakyReLU,
+            .conv2d(out: 64, kernel: 3, stride: 2, padding: 1), .batchNorm2d, .leakyReLU,
+            .conv2d(out: 64, kernel: 3, stride: 2, padding: 1), .batchNorm2d, .leakyReLU,
+            .flatten, .linear(out: d), .leakyReLU,
+        ], decoder: [
+            .linear(out: 64 * 7 * 7), .unflatten(channels: 64, side: 7), .leakyReLU,
+            .convTranspose2d(out: 64, kernel: 3, stride: 2, padding: 1, outputPadding: 1), .batchNorm2d, .leakyReLU,
+            .convTranspose2d(out: 32, kernel: 3, stride: 2, padding: 1, outputPadding: 1), .batchNorm2d, .leakyReLU,
+            .convTranspose2d(out: 1, kernel: 3, stride: 1, padding: 1, outputPadding: 0), .sigmoid,
+        ])
+    }
+
+    /// The images the model reads and writes: one 28 x 28 channel (MNIST).
     public static let imageSide = 28
-    public static let imagePixels = 28 * 28
-    /// The 64 x 7 x 7 feature map between the convolutions and the linear layers.
-    public static let bottleneckChannels = 64
-    public static let bottleneckSide = 7
-    public static let bottleneckFeatures = 64 * 7 * 7
+    public static let imagePixels = imageSide * imageSide
     public static let leakySlope: Float = 0.01
 
-    /// Multiply-adds of one image's forward pass through the convolutions and linear layers
-    /// (about 11.3 M at latent 2), and the FLOPs of a whole training step per image: forward,
-    /// weight gradients and input gradients (none for the first convolution), 2 FLOPs each.
-    public static func forwardMultiplyAdds(latentDim d: Int) -> Int {
-        let conv1 = 32 * 9 * 784, conv2 = 64 * 288 * 196, conv3 = 64 * 576 * 49
-        let deconv1 = 64 * 576 * 49, deconv2 = 64 * 288 * 196, deconv3 = 32 * 9 * 784
-        return conv1 + conv2 + conv3 + 2 * bottleneckFeatures * d + deconv1 + deconv2 + deconv3
-    }
+    /// The shape of one sample between two modules.
+    public enum Shape: Sendable, Equatable {
+        case maps(channels: Int, side: Int)
+        case features(Int)
 
-    public static func trainingFLOPsPerImage(latentDim d: Int) -> Int {
-        2 * (3 * forwardMultiplyAdds(latentDim: d) - 32 * 9 * 784)
-    }
-
-    /// BatchNorm layers (prefix, channels) in `state_dict` order.
-    public static let batchNorms: [(name: String, channels: Int)] = [
-        ("encoder.encoder.1", 32), ("encoder.encoder.4", 64), ("encoder.encoder.7", 64),
-        ("decoder.decoder.4", 64), ("decoder.decoder.7", 32),
-    ]
-
-    /// Trainable tensors in `state_dict` (and `model.parameters()`) order.
-    public static func parameters(latentDim d: Int) -> [TensorSpec] {
-        precondition(d > 0, "latent size must be positive")
-        var specs: [TensorSpec] = []
-        func conv(_ name: String, _ out: Int, _ inp: Int) {  // weight [out, in, 3, 3], fan_in = in * 9
-            specs += weightAndBias(name, shape: [out, inp, 3, 3], biasCount: out, fanIn: inp * 9)
-        }
-        func convTranspose(_ name: String, _ inp: Int, _ out: Int) {  // weight [in, out, 3, 3], fan_in = out * 9 (PyTorch reads dim 1)
-            specs += weightAndBias(name, shape: [inp, out, 3, 3], biasCount: out, fanIn: out * 9)
-        }
-        func linear(_ name: String, _ inp: Int, _ out: Int) {
-            specs += weightAndBias(name, shape: [out, inp], biasCount: out, fanIn: inp)
-        }
-        func batchNorm(_ name: String, _ channels: Int) {
-            specs.append(TensorSpec(name: name + ".weight", shape: [channels], initializer: .constant(1)))
-            specs.append(TensorSpec(name: name + ".bias", shape: [channels], initializer: .constant(0)))
-        }
-        conv("encoder.encoder.0", 32, 1)
-        batchNorm("encoder.encoder.1", 32)
-        conv("encoder.encoder.3", 64, 32)
-        batchNorm("encoder.encoder.4", 64)
-        conv("encoder.encoder.6", 64, 64)
-        batchNorm("encoder.encoder.7", 64)
-        linear("encoder.encoder.10", bottleneckFeatures, d)
-        linear("decoder.decoder.0", d, bottleneckFeatures)
-        convTranspose("decoder.decoder.3", 64, 64)
-        batchNorm("decoder.decoder.4", 64)
-        convTranspose("decoder.decoder.6", 64, 32)
-        batchNorm("decoder.decoder.7", 32)
-        convTranspose("decoder.decoder.9", 32, 1)
-        return specs
-    }
-
-    /// BatchNorm running statistics in `state_dict` order (the int64 `num_batches_tracked`
-    /// counters are kept apart, see `BatchNormState`).
-    public static func runningStatistics() -> [TensorSpec] {
-        batchNorms.flatMap { bn in
-            [TensorSpec(name: bn.name + ".running_mean", shape: [bn.channels], initializer: .constant(0)),
-             TensorSpec(name: bn.name + ".running_var", shape: [bn.channels], initializer: .constant(1))]
+        public var count: Int {
+            switch self {
+            case .maps(let channels, let side): return channels * side * side
+            case .features(let count): return count
+            }
         }
     }
 
-    private static func weightAndBias(_ name: String, shape: [Int], biasCount: Int, fanIn: Int) -> [TensorSpec] {
-        let bound = 1 / Float(fanIn).squareRoot()
-        return [TensorSpec(name: name + ".weight", shape: shape, initializer: .uniform(bound: bound)),
-                TensorSpec(name: name + ".bias", shape: [biasCount], initializer: .uniform(bound: bound))]
+    /// A module with its `state_dict` key and the shapes it maps between.
+    public struct Layer: Sendable, Equatable {
+        public let module: Module
+        /// `encoder.encoder.<index>` or `decoder.decoder.<index>`: the prefix of its tensors.
+        public let key: String
+        public let input: Shape
+        public let output: Shape
+    }
+
+    /// Every module of the encoder, then of the decoder, in forward order.
+    public let layers: [Layer]
+    /// How many of `layers` are the encoder's: its last output is the latent code.
+    public let encoderCount: Int
+
+    /// Resolves the shapes from the image through both Sequentials; the decoder must end
+    /// where the encoder began.
+    public init(encoder: [Module], decoder: [Module]) {
+        var shape = Shape.maps(channels: 1, side: Architecture.imageSide)
+        var layers: [Layer] = []
+        for (prefix, modules) in [("encoder.encoder", encoder), ("decoder.decoder", decoder)] {
+            for (index, module) in modules.enumerated() {
+                let output = Architecture.output(of: module, from: shape)
+                layers.append(Layer(module: module, key: "\(prefix).\(index)", input: shape, output: output))
+                shape = output
+            }
+        }
+        precondition(shape == .maps(channels: 1, side: Architecture.imageSide), "the decoder must end with the image's shape, not \(shape)")
+        self.layers = layers
+        self.encoderCount = encoder.count
+    }
+
+    private static func output(of module: Module, from input: Shape) -> Shape {
+        switch (module, input) {
+        case (.conv2d(let out, let kernel, let stride, let padding), .maps(_, let side)):
+            return .maps(channels: out, side: ConvGeometry.outputSize(input: side, kernel: kernel, stride: stride, padding: padding))
+        case (.convTranspose2d(let out, let kernel, let stride, let padding, let outputPadding), .maps(_, let side)):
+            return .maps(channels: out, side: ConvGeometry.transposedOutputSize(input: side, kernel: kernel, stride: stride,
+                                                                                padding: padding, outputPadding: outputPadding))
+        case (.linear(let out), .features):
+            precondition(out > 0, "a Linear layer needs at least one output")
+            return .features(out)
+        case (.batchNorm2d, .maps), (.leakyReLU, _), (.sigmoid, _):
+            return input
+        case (.flatten, .maps):
+            return .features(input.count)
+        case (.unflatten(let channels, let side), .features(let count)):
+            precondition(channels * side * side == count, "Unflatten(\(channels), \(side), \(side)) of \(count) features")
+            return .maps(channels: channels, side: side)
+        default:
+            preconditionFailure("\(module) cannot follow a \(input)")
+        }
+    }
+
+    /// The width of the latent code: the encoder's output.
+    public var latentDim: Int { layers[encoderCount - 1].output.count }
+
+    /// The Linear layer that makes the latent code (its weight's shape gives a checkpoint's latent size).
+    public var latentLayer: Layer {
+        guard let layer = layers[..<encoderCount].last(where: { $0.module.isLinear }) else {
+            preconditionFailure("the encoder has no Linear layer")
+        }
+        return layer
+    }
+
+    /// The layers with a weight and a bias (convolutions and Linear layers).
+    public var weightedLayers: [Layer] { layers.filter { $0.module.isWeighted } }
+
+    /// The BatchNorm layers (key, channels) in `state_dict` order.
+    public var batchNorms: [(key: String, channels: Int)] {
+        layers.compactMap { layer in
+            guard layer.module == .batchNorm2d, case .maps(let channels, _) = layer.input else { return nil }
+            return (layer.key, channels)
+        }
+    }
+}
+
+extension Architecture.Module {
+    /// Convolutions and Linear layers: a weight and a bias.
+    public var isWeighted: Bool {
+        switch self {
+        case .conv2d, .convTranspose2d, .linear: return true
+        default: return false
+        }
+    }
+
+    public var isConvolution: Bool {
+        if case .conv2d = self { return true } else { return false }
+    }
+
+    public var isTransposedConvolution: Bool {
+        if case .convTranspose2d = self { return true } else { return false }
+    }
+
+    var isLinear: Bool {
+        if case .linear = self { return true } else { return false }
     }
 }

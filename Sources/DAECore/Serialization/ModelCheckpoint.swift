@@ -4,24 +4,23 @@ import Foundation
 /// `num_batches_tracked`, so `model.load_state_dict(safetensors.torch.load_file(path))`
 /// works on the reference model. Written atomically.
 public enum ModelCheckpoint {
-    /// The state_dict tensors in PyTorch's order.
+    /// The state_dict tensors in PyTorch's order: each layer's weight and bias, and after a
+    /// BatchNorm's its running statistics and `num_batches_tracked`.
     public static func tensors(of model: Autoencoder) -> [SafeTensors.Tensor] {
         var out: [SafeTensors.Tensor] = []
         let parameters = model.parameters, state = model.batchNormState
+        func append(_ view: TensorView) {
+            out.append(SafeTensors.Tensor(name: view.name, floats: UnsafeBufferPointer(view.buffer), shape: view.shape))
+        }
         var batchNorm = 0
-        for spec in parameters.layout.specs {
-            let view = parameters.value(spec.name)
-            out.append(SafeTensors.Tensor(name: spec.name, floats: UnsafeBufferPointer(view.buffer), shape: spec.shape))
-            // A BatchNorm layer's buffers follow its bias in the state_dict.
-            if batchNorm < Architecture.batchNorms.count, spec.name == Architecture.batchNorms[batchNorm].name + ".bias" {
-                let prefix = Architecture.batchNorms[batchNorm].name
-                for key in ["running_mean", "running_var"] {
-                    let stat = state.value("\(prefix).\(key)")
-                    out.append(SafeTensors.Tensor(name: "\(prefix).\(key)", floats: UnsafeBufferPointer(stat.buffer), shape: stat.shape))
-                }
-                out.append(SafeTensors.Tensor(name: "\(prefix).num_batches_tracked", int64s: [state.batchesTracked[batchNorm]], shape: []))
-                batchNorm += 1
-            }
+        for layer in model.architecture.layers where layer.module.isWeighted || layer.module == .batchNorm2d {
+            append(parameters.value(layer.key + ".weight"))
+            append(parameters.value(layer.key + ".bias"))
+            guard layer.module == .batchNorm2d else { continue }
+            append(state.value(layer.key + ".running_mean"))
+            append(state.value(layer.key + ".running_var"))
+            out.append(SafeTensors.Tensor(name: layer.key + ".num_batches_tracked", int64s: [state.batchesTracked[batchNorm]], shape: []))
+            batchNorm += 1
         }
         return out
     }
@@ -38,10 +37,10 @@ public enum ModelCheckpoint {
         for spec in model.batchNormState.layout.specs {
             try file.copyFloats(spec.name, shape: spec.shape, into: model.batchNormState.value(spec.name).pointer)
         }
-        for (i, bn) in Architecture.batchNorms.enumerated() {
-            let counter = try file.int64s(bn.name + ".num_batches_tracked")
+        for (i, bn) in model.architecture.batchNorms.enumerated() {
+            let counter = try file.int64s(bn.key + ".num_batches_tracked")
             guard counter.count == 1 else {
-                throw SafeTensorsError.mismatch(path: file.source, name: bn.name + ".num_batches_tracked", reason: "\(counter.count) values, expected 1")
+                throw SafeTensorsError.mismatch(path: file.source, name: bn.key + ".num_batches_tracked", reason: "\(counter.count) values, expected 1")
             }
             model.batchNormState.batchesTracked[i] = counter[0]
         }
@@ -52,10 +51,12 @@ extension ModelCheckpoint {
     /// A model (evaluation use) from a checkpoint file, its latent size read from the file.
     public static func loadModel(path: String, maxBatch: Int) throws -> Autoencoder {
         let file = try SafeTensors.read(path: path)
-        let entry = try file.entry("encoder.encoder.10.weight")
-        guard entry.shape.count == 2, entry.shape[1] == Architecture.bottleneckFeatures, entry.shape[0] >= 1, entry.shape[0] <= 4096 else {
-            throw SafeTensorsError.mismatch(path: path, name: "encoder.encoder.10.weight",
-                                            reason: "shape \(entry.shape), expected [latent, \(Architecture.bottleneckFeatures)]")
+        // The latent size is the one the table leaves free: read it from the latent layer's weight.
+        let latentLayer = Architecture.standard(latentDim: 1).latentLayer
+        let name = latentLayer.key + ".weight", features = latentLayer.input.count
+        let entry = try file.entry(name)
+        guard entry.shape.count == 2, entry.shape[1] == features, entry.shape[0] >= 1, entry.shape[0] <= 4096 else {
+            throw SafeTensorsError.mismatch(path: path, name: name, reason: "shape \(entry.shape), expected [latent, \(features)]")
         }
         let model = Autoencoder(latentDim: entry.shape[0], maxBatch: maxBatch)
         try load(model, from: file)
