@@ -2,8 +2,9 @@ import DAECore
 import DAEPictures
 import Foundation
 
-/// Everything rank 0 tells the user and writes: console lines, `config.json`,
-/// `metrics.jsonl`, and the checkpoints. Other ranks have none.
+/// Everything rank 0 tells the user and writes, and the one writer of the run directory:
+/// console lines, `config.json`, `metrics.jsonl`, the checkpoints, the pictures and
+/// `summary.json`. Other ranks have none.
 public final class RunReporter {
     public let outDir: String
     public let worldSize: Int
@@ -137,7 +138,19 @@ public final class RunReporter {
         return byEpoch.keys.sorted().map { (epoch: $0, train: byEpoch[$0]!.train, validation: byEpoch[$0]!.validation) }
     }
 
-    public func checkpointSaved(kind: String, path: String, epoch: Int, step: Int) throws {
+    /// `checkpoints/best.safetensors`: the model's `state_dict`, for PyTorch and `evaluate`.
+    public func saveBest(_ model: Autoencoder, metadata: [String: String], epoch: Int, step: Int) throws {
+        try ModelCheckpoint.save(model, to: bestPath, metadata: metadata)
+        try checkpointSaved(kind: "best", path: bestPath, epoch: epoch, step: step)
+    }
+
+    /// `checkpoints/last.safetensors`: a training state (`TrainingState.encode`) to resume from.
+    public func saveTrainingState(_ data: Data, epoch: Int, step: Int) throws {
+        try AtomicFile.write(data, to: lastPath)
+        try checkpointSaved(kind: "last", path: lastPath, epoch: epoch, step: step)
+    }
+
+    private func checkpointSaved(kind: String, path: String, epoch: Int, step: Int) throws {
         try metrics.write(["event": "checkpoint", "kind": kind, "path": path, "epoch": epoch + 1, "step": step, "elapsed_sec": elapsed])
     }
 
