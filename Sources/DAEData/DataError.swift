@@ -1,5 +1,6 @@
 /// Everything that can be wrong with the data a user points dae-dist at. Each message names
-/// the file or flag and says what to do.
+/// the file or setting and says what to do (the command line names settings by their flags:
+/// see `DataSetting`).
 public enum DataError: Error, CustomStringConvertible, Equatable {
     case missing(path: String, dataDir: String)
     case unreadable(path: String, reason: String)
@@ -10,7 +11,9 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
     case corruptGzip(path: String, reason: String)
     case countMismatch(images: String, imageCount: Int, labels: String, labelCount: Int)
     case empty(path: String)
-    case invalidSetting(flag: String, reason: String)
+    case invalidSetting(DataSetting, reason: String)
+    /// Records asked of an IDX file that it does not hold (a caller's mistake).
+    case recordsOutOfRange(path: String, reason: String)
     case downloadFailed(file: String, attempts: [String], dataDir: String)
     case checksumMismatch(url: String, expected: String, actual: String)
 
@@ -37,8 +40,10 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
             return "\(images) holds \(imageCount) images but \(labels) holds \(labelCount) labels: the two files are from different sets."
         case .empty(let path):
             return "\(path): holds no images (its header counts 0). Point --data-dir at MNIST files that have some."
-        case .invalidSetting(let flag, let reason):
-            return "\(flag): \(reason)"
+        case .invalidSetting(let setting, let reason):
+            return "\(setting.rawValue): \(reason)"
+        case .recordsOutOfRange(let path, let reason):
+            return "\(path): \(reason)"
         case .downloadFailed(let file, let attempts, let dataDir):
             return "could not download \(file) (tried: \(attempts.joined(separator: "; "))). If this machine is offline, "
                 + "copy the MNIST files into \(dataDir) (--data-dir) or train on --dataset synthetic."
@@ -46,4 +51,16 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
             return "\(url): checksum mismatch (MD5 \(actual), expected \(expected)); the download was discarded."
         }
     }
+}
+
+/// The settings of the data library an `invalidSetting` error can be about, in its own
+/// terms; a front end maps them to its own names (`dae-dist` to its flags).
+public enum DataSetting: String, Sendable, CaseIterable {
+    case validationSize = "the validation size"
+    case limitTrain = "the training-image limit"
+    case shards = "the shard count"
+    case globalBatch = "the global batch"
+    case dataDir = "the data folder"
+    case files = "the files to download"
+    case mirror = "the download mirror"
 }

@@ -50,13 +50,13 @@ public struct MNISTDownloader: Sendable {
     public func download(into dataDir: String, files: [String] = MNISTDownloader.allFiles,
                          log: (String) -> Void = { _ in }) throws {
         do { try Directories.create(dataDir) } catch {
-            throw DataError.invalidSetting(flag: "--data-dir", reason: "\(error) Choose a folder you can write to, or put the MNIST files there yourself.")
+            throw DataError.invalidSetting(.dataDir, reason: "\(error) Choose a folder you can write to, or put the MNIST files there yourself.")
         }
         for file in files {
             let destination = (dataDir as NSString).appendingPathComponent(file)
             if FileManager.default.fileExists(atPath: destination) { continue }
             guard let expected = Self.checksums[file], let size = Self.sizes[file] else {
-                throw DataError.invalidSetting(flag: "download", reason: "\(file) is not an MNIST file")
+                throw DataError.invalidSetting(.files, reason: "\(file) is not an MNIST file")
             }
             var attempts: [String] = []
             var done = false
@@ -106,7 +106,7 @@ public struct MNISTDownloader: Sendable {
     /// errors. The body is taken as it arrives and the transfer cancelled at the first byte past
     /// `limit` or at the deadline.
     func fetch(_ address: String, limit: Int) throws -> Data {
-        guard let url = URL(string: address) else { throw DataError.invalidSetting(flag: "--mirror", reason: "\(address) is not a URL") }
+        guard let url = URL(string: address) else { throw DataError.invalidSetting(.mirror, reason: "\(address) is not a URL") }
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = timeout
         configuration.timeoutIntervalForResource = timeout

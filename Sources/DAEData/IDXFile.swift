@@ -7,7 +7,7 @@ public enum IDXKind: Sendable {
     public var magic: UInt32 { self == .images ? 2051 : 2049 }
     public var headerSize: Int { self == .images ? 16 : 8 }
     /// Bytes per record: one 28 x 28 image, or one label.
-    public var recordSize: Int { self == .images ? 784 : 1 }
+    public var recordSize: Int { self == .images ? Digits.pixelsPerImage : 1 }
 }
 
 /// Records read from one IDX file.
@@ -51,7 +51,7 @@ public enum IDXReader {
             var previousEnd = 0
             for range in wanted {
                 guard range.lowerBound >= previousEnd, range.upperBound <= fileCount else {
-                    throw DataError.invalidSetting(flag: path, reason: "records \(range) requested but the file holds \(fileCount) (ranges must be ascending and inside the file)")
+                    throw DataError.recordsOutOfRange(path: path, reason: "records \(range) requested but the file holds \(fileCount) (ranges must be ascending and inside the file)")
                 }
                 previousEnd = range.upperBound
                 let start = kind.headerSize + range.lowerBound * kind.recordSize

@@ -44,14 +44,23 @@ public struct Digits: Sendable {
     public let labels: [UInt8]
     public let sampleIndices: [Int]
 
+    /// One 28 x 28 image, a byte per pixel.
+    public static let pixelsPerImage = 28 * 28
+
     public init(pixels: [UInt8], labels: [UInt8], sampleIndices: [Int]) {
-        precondition(pixels.count == labels.count * 784 && labels.count == sampleIndices.count, "Digits: inconsistent sizes")
+        precondition(pixels.count == labels.count * Digits.pixelsPerImage && labels.count == sampleIndices.count, "Digits: inconsistent sizes")
         self.pixels = pixels
         self.labels = labels
         self.sampleIndices = sampleIndices
     }
 
     public var count: Int { labels.count }
+
+    /// The first `count` digits.
+    public func prefix(_ count: Int) -> Digits {
+        Digits(pixels: Array(pixels.prefix(count * Digits.pixelsPerImage)), labels: Array(labels.prefix(count)),
+               sampleIndices: Array(sampleIndices.prefix(count)))
+    }
 
     /// Reads records `ranges` of a split's image and label files (all records when nil).
     public static func load(dataDir: String, split: MNISTSplit, ranges: [Range<Int>]? = nil) throws -> Digits {

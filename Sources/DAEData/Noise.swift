@@ -45,12 +45,12 @@ public struct NoiseGenerator: Sendable {
     /// `factor == 0` is the plain autoencoder: the input is the clean image.
     public func corrupt(_ clean: UnsafePointer<UInt8>, epoch: Int, sample: Int, factor: Float,
                         clean cleanOut: UnsafeMutablePointer<Float>, noisy: UnsafeMutablePointer<Float>) {
-        for i in 0..<784 { cleanOut[i] = Float(clean[i]) * (1 / 255) }
+        for i in 0..<Digits.pixelsPerImage { cleanOut[i] = Float(clean[i]) * (1 / 255) }
         guard factor != 0 else {
-            noisy.update(from: cleanOut, count: 784)
+            noisy.update(from: cleanOut, count: Digits.pixelsPerImage)
             return
         }
-        normals(epoch: epoch, sample: sample, count: 784, into: noisy)
-        for i in 0..<784 { noisy[i] = min(1, max(0, cleanOut[i] + factor * noisy[i])) }
+        normals(epoch: epoch, sample: sample, count: Digits.pixelsPerImage, into: noisy)
+        for i in 0..<Digits.pixelsPerImage { noisy[i] = min(1, max(0, cleanOut[i] + factor * noisy[i])) }
     }
 }

@@ -20,15 +20,15 @@ public struct ShardPlan: Sendable, Equatable {
     public let stepsPerEpoch: Int
 
     public init(trainCount: Int, shards: Int, globalBatch: Int, worldSize: Int) throws {
-        guard shards >= 1 else { throw DataError.invalidSetting(flag: "--shards", reason: "must be at least 1 (got \(shards)).") }
+        guard shards >= 1 else { throw DataError.invalidSetting(.shards, reason: "must be at least 1 (got \(shards)).") }
         guard shards >= worldSize else {
-            throw DataError.invalidSetting(flag: "--shards", reason: "\(shards) shards cannot be spread over \(worldSize) ranks: use at least as many shards as ranks (24 suits 1, 2, 3, 4, 6, 8 and 12).")
+            throw DataError.invalidSetting(.shards, reason: "\(shards) shards cannot be spread over \(worldSize) ranks: use at least as many shards as ranks (24 suits 1, 2, 3, 4, 6, 8 and 12).")
         }
         guard globalBatch >= shards else {
-            throw DataError.invalidSetting(flag: "--batch-size", reason: "the global batch (\(globalBatch)) must be at least the number of shards (\(shards)), so every shard gives a sample to every step.")
+            throw DataError.invalidSetting(.globalBatch, reason: "the global batch (\(globalBatch)) must be at least the number of shards (\(shards)), so every shard gives a sample to every step.")
         }
         guard trainCount >= globalBatch else {
-            throw DataError.invalidSetting(flag: "--batch-size", reason: "the global batch (\(globalBatch)) is larger than the training set (\(trainCount) images); lower it or use more data (--val-size, --limit-train).")
+            throw DataError.invalidSetting(.globalBatch, reason: "the global batch (\(globalBatch)) is larger than the training set (\(trainCount) images); lower it, or hold out fewer images or limit the training set less.")
         }
         self.trainCount = trainCount
         self.shards = shards

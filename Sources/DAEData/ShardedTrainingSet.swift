@@ -48,8 +48,8 @@ public enum BatchAssembler {
                                 clean: UnsafeMutablePointer<Float>, noisy: UnsafeMutablePointer<Float>) {
         digits.pixels.withUnsafeBufferPointer { pixels in
             for i in 0..<count {
-                noise.corrupt(pixels.baseAddress! + row(i) * 784, epoch: epoch, sample: sampleIndex(i), factor: factor,
-                              clean: clean + i * 784, noisy: noisy + i * 784)
+                noise.corrupt(pixels.baseAddress! + row(i) * Digits.pixelsPerImage, epoch: epoch, sample: sampleIndex(i), factor: factor,
+                              clean: clean + i * Digits.pixelsPerImage, noisy: noisy + i * Digits.pixelsPerImage)
             }
         }
     }

@@ -36,11 +36,11 @@ public enum SyntheticDigits {
 
     /// `count` images with labels, sample indices `firstIndex...`.
     public static func make(count: Int, seed: UInt64, firstIndex: Int = 0) -> Digits {
-        var pixels = [UInt8](repeating: 0, count: count * 784)
+        var pixels = [UInt8](repeating: 0, count: count * Digits.pixelsPerImage)
         var labels = [UInt8](repeating: 0, count: count)
         pixels.withUnsafeMutableBufferPointer { buffer in
             for i in 0..<count {
-                labels[i] = draw(sample: firstIndex + i, seed: seed, into: buffer.baseAddress! + i * 784)
+                labels[i] = draw(sample: firstIndex + i, seed: seed, into: buffer.baseAddress! + i * Digits.pixelsPerImage)
             }
         }
         return Digits(pixels: pixels, labels: labels, sampleIndices: Array(firstIndex..<(firstIndex + count)))

@@ -7,6 +7,21 @@ public enum DatasetSource: Sendable, Equatable {
     /// Procedurally drawn digits (`SyntheticDigits`): `trainCount` training-file and
     /// `testCount` test-file images.
     case synthetic(seed: UInt64, trainCount: Int, testCount: Int)
+
+    /// Synthetic digits with a test file a sixth of the train file's size (at least 100).
+    public static func synthetic(seed: UInt64, trainCount: Int) -> DatasetSource {
+        .synthetic(seed: seed, trainCount: trainCount, testCount: max(100, trainCount / 6))
+    }
+
+    /// The test file: MNIST's `t10k` files, or the synthetic test images.
+    public func loadTest() throws -> Digits {
+        switch self {
+        case .mnist(let dataDir): return try Digits.load(dataDir: dataDir, split: .test)
+        case .synthetic(let seed, _, let testCount):
+            // A different stream from the training file's images.
+            return SyntheticDigits.make(count: testCount, seed: seed ^ 0x7465_7374, firstIndex: 0)
+        }
+    }
 }
 
 public struct DataSplits: Sendable {
@@ -24,11 +39,11 @@ public struct DataSplits: Sendable {
         case .mnist(let dataDir): fileCount = try Digits.count(dataDir: dataDir, split: .train)
         case .synthetic(_, let trainCount, _): fileCount = trainCount
         }
-        guard validationSize >= 1 else { throw DataError.invalidSetting(flag: "--val-size", reason: "must be at least 1 (got \(validationSize)).") }
+        guard validationSize >= 1 else { throw DataError.invalidSetting(.validationSize, reason: "must be at least 1 (got \(validationSize)).") }
         guard validationSize < fileCount else {
-            throw DataError.invalidSetting(flag: "--val-size", reason: "\(validationSize) validation images leave nothing to train on: the train file holds \(fileCount).")
+            throw DataError.invalidSetting(.validationSize, reason: "\(validationSize) validation images leave nothing to train on: the train file holds \(fileCount).")
         }
-        if let limitTrain, limitTrain < 1 { throw DataError.invalidSetting(flag: "--limit-train", reason: "must be at least 1 (got \(limitTrain)).") }
+        if let limitTrain, limitTrain < 1 { throw DataError.invalidSetting(.limitTrain, reason: "must be at least 1 (got \(limitTrain)).") }
         self.source = source
         trainFileCount = fileCount
         self.validationSize = validationSize
@@ -61,12 +76,5 @@ public struct DataSplits: Sendable {
         }
     }
 
-    public func loadTest() throws -> Digits {
-        switch source {
-        case .mnist(let dataDir): return try Digits.load(dataDir: dataDir, split: .test)
-        case .synthetic(let seed, _, let testCount):
-            // A different stream from the training file's images.
-            return SyntheticDigits.make(count: testCount, seed: seed ^ 0x7465_7374, firstIndex: 0)
-        }
-    }
+    public func loadTest() throws -> Digits { try source.loadTest() }
 }

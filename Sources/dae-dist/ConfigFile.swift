@@ -3,15 +3,13 @@ import Foundation
 /// `--config <file.json>`: flag values from a JSON object, overridden by flags given on the
 /// command line. Keys are flag names (`"batch-size": 128`) or the snake_case keys of a run's
 /// `config.json` (`"batch_size"`; its `{"config": {...}}` wrapper is accepted), so a run's
-/// configuration can be replayed. `true` / `false` select `--name` / `--no-name`; null is skipped.
-enum ConfigFile {
-    /// Flags a config file may set (the boolean ones listed apart).
-    static let valueFlags: Set<String> = [
-        "data-dir", "dataset", "epochs", "batch-size", "lr", "latent-dim", "noise-factor", "val-size", "seed", "shards", "bn",
-        "threads", "max-steps", "limit-train", "log-every", "collective-timeout", "consistency-every", "validation-interval",
-        "early-stop-patience", "early-stop-delta", "checkpoint-every", "run-name", "out-dir", "synthetic-size", "resume",
-    ]
-    static let booleanFlags: Set<String> = ["download", "overlap", "no-denoising"]
+/// configuration can be replayed. `true` / `false` select `--name` / `--no-name` (`false` for
+/// a `no-` flag selects nothing); null is skipped. The command's own parser checks the flags,
+/// so they are declared nowhere else; an unknown key is reported naming the file.
+struct ConfigFile {
+    /// The file's path, and the flag each of its keys became (`--batch-size` for `batch_size`).
+    let path: String
+    let flagsFromKeys: [(flag: String, key: String)]
 
     struct Failure: Error, CustomStringConvertible {
         let message: String
@@ -19,9 +17,10 @@ enum ConfigFile {
     }
 
     /// The arguments with `--config FILE` replaced by the file's flags, placed before the
-    /// command line's own (the parser keeps the last value given, so the command line wins).
-    static func expand(_ arguments: [String]) throws -> [String] {
-        guard let index = arguments.firstIndex(where: { $0 == "--config" || $0.hasPrefix("--config=") }) else { return arguments }
+    /// command line's own (the parser keeps the last value given, so the command line wins),
+    /// and the file they came from (nil without `--config`).
+    static func expand(_ arguments: [String]) throws -> (arguments: [String], file: ConfigFile?) {
+        guard let index = arguments.firstIndex(where: { $0 == "--config" || $0.hasPrefix("--config=") }) else { return (arguments, nil) }
         let path: String
         var rest = arguments
         if arguments[index].hasPrefix("--config=") {
@@ -38,28 +37,39 @@ enum ConfigFile {
         }
         if let inner = object["config"] as? [String: Any] { object = inner }
         var flags: [String] = []
+        var origins: [(flag: String, key: String)] = []
         for key in object.keys.sorted() {
-            let name = key.replacingOccurrences(of: "_", with: "-")
-            let value = object[key]!
-            if value is NSNull { continue }
-            if booleanFlags.contains(name) || (name == "denoising") {
-                guard let flag = value as? Bool else { throw Failure(message: "--config: \(path): \"\(key)\" must be true or false.") }
-                if name == "no-denoising" { if flag { flags.append("--no-denoising") } } else { flags.append(flag ? "--\(name)" : "--no-\(name)") }
+            let name = "--" + key.replacingOccurrences(of: "_", with: "-")
+            switch object[key] {
+            case is NSNull:
                 continue
+            case let number as NSNumber where String(cString: number.objCType) == "c":  // JSON true or false
+                if number.boolValue {
+                    flags.append(name)
+                } else if !name.hasPrefix("--no-") {
+                    flags.append("--no-" + name.dropFirst(2))
+                }
+            case let number as NSNumber:
+                flags += [name, number.stringValue]
+            case let string as String:
+                flags += [name, string]
+            default:
+                throw Failure(message: "--config: \(path): \"\(key)\" must be a number, a string, true or false.")
             }
-            guard valueFlags.contains(name) else {
-                throw Failure(message: "--config: \(path): unknown setting \"\(key)\" (see dae-dist train --help for the flags).")
-            }
-            let text: String
-            switch value {
-            case let number as NSNumber: text = number.stringValue
-            case let string as String: text = string
-            default: throw Failure(message: "--config: \(path): \"\(key)\" must be a number or a string.")
-            }
-            flags += ["--\(name)", text]
+            origins.append((flags.last { $0.hasPrefix("--") } ?? name, key))
         }
+        let file = ConfigFile(path: path, flagsFromKeys: origins)
         // Subcommand name (if any) first, then the file's flags, then the command line's.
-        if let first = rest.first, !first.hasPrefix("-") { return [first] + flags + rest.dropFirst() }
-        return flags + rest
+        if let first = rest.first, !first.hasPrefix("-") { return ([first] + flags + rest.dropFirst(), file) }
+        return (flags + rest, file)
+    }
+
+    /// When the parser's `message` refuses a flag that came from this file, which key of the
+    /// file it was, to say so beside the parser's words.
+    func hint(for message: String) -> String? {
+        guard let origin = flagsFromKeys.first(where: { message.contains("'\($0.flag)'") || message.contains("\($0.flag) ") }) else {
+            return nil
+        }
+        return "(\(origin.flag) came from \"\(origin.key)\" in --config \(path))"
     }
 }

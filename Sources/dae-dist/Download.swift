@@ -8,7 +8,7 @@ struct Download: ParsableCommand {
         abstract: "Download MNIST into the data directory (checksum-verified; files already there are kept).")
 
     @Option(name: .customLong("data-dir"), help: "Where the MNIST files go (env DAE_DATA_DIR).")
-    var dataDir: String = ProcessInfo.processInfo.environment["DAE_DATA_DIR"] ?? "./data/mnist"
+    var dataDir: String = DataOptions.defaultDataDir
 
     @Option(name: .customLong("mirror"), help: "A base URL holding the *-ubyte.gz files; repeat to try several in order (default: the public MNIST mirrors).")
     var mirrors: [String] = []
@@ -25,14 +25,9 @@ struct Download: ParsableCommand {
         do {
             try downloader.download(into: dataDir) { print($0) }
         } catch let error as DataError {
-            throw ValidationFailure(message: error.description)
+            throw ValidationFailure(error)
         }
         print("MNIST is in \(dataDir)")
     }
 }
 
-/// An error whose message is meant for the user as is; exits with status 1.
-struct ValidationFailure: Error, CustomStringConvertible {
-    let message: String
-    var description: String { message }
-}

@@ -20,37 +20,8 @@ struct ModelOptions: ParsableArguments {
         // Evaluation runs 32 images per unit of work: a batch of 256 keeps at most 8 threads busy.
         ComputeThreads.set(threads ?? ComputeThreads.automatic(ranksOnNode: 1, limit: 8))
         do { return try ModelCheckpoint.loadModel(path: checkpoint, maxBatch: maxBatch) } catch let error as SafeTensorsError {
-            throw ValidationFailure(message: error.description)
+            throw ValidationFailure(error)
         }
-    }
-}
-
-/// The test set named by --data-dir / --dataset.
-struct TestSetOptions: ParsableArguments {
-    @Option(name: .customLong("data-dir"), help: "Folder with the MNIST files (env DAE_DATA_DIR); the t10k files are used.")
-    var dataDir: String = ProcessInfo.processInfo.environment["DAE_DATA_DIR"] ?? "./data/mnist"
-    @Option(help: "mnist, or synthetic.")
-    var dataset: Train.Dataset = .mnist
-    @Option(help: "Use at most this many test images.")
-    var limit: Int?
-
-    func validate() throws {
-        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1.") }
-    }
-
-    func load() throws -> Digits {
-        let digits: Digits
-        do {
-            switch dataset {
-            case .mnist: digits = try Digits.load(dataDir: dataDir, split: .test)
-            case .synthetic: digits = SyntheticDigits.make(count: 2000, seed: 0)
-            }
-        } catch let error as DataError {
-            throw ValidationFailure(message: error.description)
-        }
-        guard let limit, limit < digits.count else { return digits }
-        return Digits(pixels: Array(digits.pixels.prefix(limit * 784)), labels: Array(digits.labels.prefix(limit)),
-                      sampleIndices: Array(digits.sampleIndices.prefix(limit)))
     }
 }
 
@@ -180,7 +151,7 @@ struct Denoise: ParsableCommand {
             let records = try IDXReader.read(path: input, kind: .images)
             return Digits(pixels: records.bytes, labels: [UInt8](repeating: 0, count: records.fileCount), sampleIndices: Array(0..<records.fileCount))
         } catch let error as DataError {
-            throw ValidationFailure(message: error.description)
+            throw ValidationFailure(error)
         }
     }
 }

@@ -11,56 +11,12 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train the denoising autoencoder (run under mpirun for several ranks).")
 
-    enum Dataset: String, ExpressibleByArgument, CaseIterable { case mnist, synthetic }
-
-    @Option(name: .customLong("data-dir"), help: "Folder with the MNIST files (env DAE_DATA_DIR).")
-    var dataDir: String = ProcessInfo.processInfo.environment["DAE_DATA_DIR"] ?? "./data/mnist"
-    @Option(help: "mnist, or synthetic (procedurally drawn digits, no files needed).")
-    var dataset: Dataset = .mnist
+    @OptionGroup var data: DataOptions
     @Flag(inversion: .prefixedNo, help: "Download MNIST into --data-dir when it is missing (rank 0 downloads, the others wait).")
     var download = true
-    @Option(help: "Epochs to train.")
-    var epochs = 20
-    @Option(name: .customLong("batch-size"), help: "Global batch size, summed over all ranks.")
-    var batchSize = 256
-    @Option(help: "Adam learning rate.")
-    var lr: Float = 1e-3
-    @Option(name: .customLong("latent-dim"), help: "Size of the latent code.")
-    var latentDim = 2
-    @Option(name: .customLong("noise-factor"), help: "Std of the Gaussian noise added to inputs.")
-    var noiseFactor: Float = 0.1
-    @Flag(name: .customLong("no-denoising"), help: "Train a plain autoencoder (no input noise).")
-    var noDenoising = false
-    @Option(name: .customLong("val-size"), help: "Images held out from the end of the train file for validation.")
-    var valSize = 5000
-    @Option(help: "Seed for initialisation, shuffling and noise.")
-    var seed: UInt64 = 0
-    @Option(help: "Virtual shards of the training set (at least the number of ranks).")
-    var shards = 24
-    @Option(help: "BatchNorm statistics: sync (global batch, all ranks identical) or local (each rank's own batch).")
-    var bn: BatchNormStatistics = .sync
-    @Option(help: ArgumentHelp("Compute threads per rank: they share out each batch's shard slices (keep ranks x threads <= cores). Default: this rank's share of the processors.", valueName: "n"))
-    var threads: Int?
-    @Option(name: .customLong("max-steps"), help: "Stop after this many global steps.")
-    var maxSteps: Int?
-    @Option(name: .customLong("limit-train"), help: "Use at most this many training images.")
-    var limitTrain: Int?
-    @Option(name: .customLong("log-every"), help: "Print the training loss every N steps (0: never).")
-    var logEvery = 50
-    @Flag(inversion: .prefixedNo, help: "Overlap the gradient all-reduce with backward (buckets).")
-    var overlap = true
+    @OptionGroup var training: TrainingOptions
     @Option(name: .customLong("collective-timeout"), help: "Seconds a collective may wait before the job is aborted.")
     var collectiveTimeout: Double = 300
-    @Option(name: .customLong("consistency-every"), help: "Compare parameter checksums across ranks every N steps.")
-    var consistencyEvery = 100
-    @Option(name: .customLong("validation-interval"), help: "Validate at epoch 1 and every N epochs.")
-    var validationInterval = 1
-    @Option(name: .customLong("early-stop-patience"), help: "Stop after this many validations without improvement.")
-    var earlyStopPatience = 5
-    @Option(name: .customLong("early-stop-delta"), help: "Minimum decrease of the validation loss that counts as an improvement.")
-    var earlyStopDelta = 0.0
-    @Option(name: .customLong("checkpoint-every"), help: "Also write checkpoints/last.safetensors every N steps (0: at validations only).")
-    var checkpointEvery = 0
     @Option(help: "Resume from a training state: a last.safetensors path, or 'auto' for <out-dir>/checkpoints/last.safetensors.")
     var resume: String?
     @Flag(name: .customLong("allow-config-change"),
@@ -72,27 +28,9 @@ struct Train: ParsableCommand {
     var outDir: String?
     @Option(help: "A JSON file of flag values (flag names, or a run's config.json); flags on the command line override it.")
     var config: String?
-    @Option(name: .customLong("synthetic-size"), help: "Images in the synthetic train file (--dataset synthetic).")
-    var syntheticSize = 12_000
 
     func validate() throws {
-        func positive(_ value: Int, _ flag: String) throws { if value < 1 { throw ValidationError("\(flag) must be at least 1 (got \(value)).") } }
-        try positive(epochs, "--epochs"); try positive(batchSize, "--batch-size"); try positive(latentDim, "--latent-dim")
-        try positive(valSize, "--val-size"); try positive(shards, "--shards")
-        if let threads { try positive(threads, "--threads") }
-        try positive(syntheticSize, "--synthetic-size")
-        if let maxSteps { try positive(maxSteps, "--max-steps") }
-        if let limitTrain { try positive(limitTrain, "--limit-train") }
-        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number (got \(lr)).") }
-        guard noiseFactor >= 0, noiseFactor.isFinite else { throw ValidationError("--noise-factor must be 0 or more (got \(noiseFactor)).") }
-        guard logEvery >= 0, consistencyEvery >= 0 else { throw ValidationError("--log-every and --consistency-every must be 0 or more.") }
         guard collectiveTimeout > 0 else { throw ValidationError("--collective-timeout must be positive.") }
-        try positive(validationInterval, "--validation-interval"); try positive(earlyStopPatience, "--early-stop-patience")
-        guard earlyStopDelta >= 0 else { throw ValidationError("--early-stop-delta must be 0 or more (got \(earlyStopDelta)).") }
-        guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more.") }
-        guard batchSize >= shards else {
-            throw ValidationError("--batch-size (\(batchSize)) must be at least --shards (\(shards)): every shard gives a sample to every step. Raise the batch or lower --shards.")
-        }
         if resume == "auto" && outDir == nil {
             throw ValidationError("--resume auto needs --out-dir: the folder of the run to continue.")
         }
@@ -102,7 +40,7 @@ struct Train: ParsableCommand {
     func run() throws {
         let communicator = try Communicators.make(timeout: collectiveTimeout)
         let rank = communicator.rank
-        let threads = self.threads ?? ComputeThreads.automatic(ranksOnNode: Communicators.ranksOnNode(communicator), limit: shards)
+        let threads = training.threads ?? ComputeThreads.automatic(ranksOnNode: Communicators.ranksOnNode(communicator), limit: training.shards)
         if let warning = ComputeThreads.affinityWarning(threads: threads, rank: rank) {
             FileHandle.standardError.write(Data((warning + "\n").utf8))
         }
@@ -113,32 +51,11 @@ struct Train: ParsableCommand {
             if rank == 0, let resumePath, !FileManager.default.isReadableFile(atPath: resumePath) {
                 throw TrainingError.badCheckpoint(path: resumePath, reason: "no such file (rank 0 could not read it)")
             }
-            var config = TrainingConfig(dataset: try resolveDataset(communicator))
-            config.latentDim = latentDim
-            config.globalBatch = batchSize
-            config.shards = shards
-            config.epochs = epochs
-            config.maxSteps = maxSteps
-            config.learningRate = lr
-            config.noiseFactor = noDenoising ? 0 : noiseFactor
-            config.validationSize = valSize
-            config.limitTrain = limitTrain
-            config.seed = seed
-            config.batchNorm = bn
-            config.overlap = overlap
-            config.threads = threads
-            config.logEvery = logEvery
-            config.consistencyEvery = consistencyEvery
-            config.outDir = outDir
-            config.validationInterval = validationInterval
-            config.earlyStopPatience = earlyStopPatience
-            config.earlyStopDelta = earlyStopDelta
-            config.checkpointEvery = checkpointEvery
-
+            let config = training.config(dataset: try resolveDataset(communicator), threads: threads, outDir: outDir)
             let trainer = try Trainer(config: config, communicator: communicator)
             if rank == 0 {
-                print("dae-dist: \(communicator.size) rank(s), \(trainer.splits.trainCount) training images in \(shards) shards, "
-                      + "global batch \(batchSize) (\(trainer.localBatch) on rank 0), \(trainer.plan.stepsPerEpoch) steps per epoch, "
+                print("dae-dist: \(communicator.size) rank(s), \(trainer.splits.trainCount) training images in \(config.shards) shards, "
+                      + "global batch \(config.globalBatch) (\(trainer.localBatch) on rank 0), \(trainer.plan.stepsPerEpoch) steps per epoch, "
                       + "\(threads) compute thread(s) per rank")
                 print("dae-dist: \(CPU.description); GEMM: \(BLAS.library.description), \(BLAS.library.choiceDescription); "
                       + "C kernels: \(KernelBuild.name)")
@@ -173,7 +90,7 @@ struct Train: ParsableCommand {
         } catch let exit as ExitCode {
             throw exit  // already explained to the user
         } catch {
-            FileHandle.standardError.write(Data("dae-dist: rank \(rank): \(error)\n".utf8))
+            FileHandle.standardError.write(Data("dae-dist: rank \(rank): \(userMessage(error))\n".utf8))
             if communicator.size > 1 { communicator.abort(code: 1) }
             throw ExitCode(1)
         }
@@ -191,22 +108,18 @@ struct Train: ParsableCommand {
 
     /// MNIST from --data-dir (rank 0 downloads it first when allowed and missing), or synthetic digits.
     private func resolveDataset(_ communicator: Communicator) throws -> DatasetSource {
-        switch dataset {
-        case .synthetic:
-            return .synthetic(seed: seed, trainCount: syntheticSize, testCount: max(100, syntheticSize / 6))
-        case .mnist:
-            var failure = [UInt8](repeating: 0, count: 1)
-            if communicator.rank == 0 && !MNISTFiles.allPresent(dataDir: dataDir) && download {
-                do { try MNISTDownloader().download(into: dataDir) { print("dae-dist: \($0)") } } catch {
-                    FileHandle.standardError.write(Data("dae-dist: \(error)\n".utf8))
-                    failure[0] = 1
-                }
+        let source = data.source(seed: training.seed)
+        guard case .mnist(let dataDir) = source else { return source }
+        var failure = [UInt8](repeating: 0, count: 1)
+        if communicator.rank == 0 && !MNISTFiles.allPresent(dataDir: dataDir) && download {
+            do { try MNISTDownloader().download(into: dataDir) { print("dae-dist: \($0)") } } catch {
+                FileHandle.standardError.write(Data("dae-dist: \(userMessage(error))\n".utf8))
+                failure[0] = 1
             }
-            try failure.withUnsafeMutableBytes { try communicator.broadcast($0, root: 0) }
-            if failure[0] != 0 { throw ExitCode(1) }
-            return .mnist(dataDir: dataDir)
         }
+        try failure.withUnsafeMutableBytes { try communicator.broadcast($0, root: 0) }
+        if failure[0] != 0 { throw ExitCode(1) }
+        return source
     }
 }
 
-extension BatchNormStatistics: ExpressibleByArgument {}

@@ -39,7 +39,7 @@ final class DataSplitsTests: XCTestCase {
     func testValidationSizeMustLeaveTrainingData() throws {
         for source in sources() {
             XCTAssertThrowsError(try DataSplits(source: source, validationSize: 100_000)) { error in
-                XCTAssertTrue("\(error)".contains("--val-size"), "\(error)")
+                guard case .invalidSetting(.validationSize, _)? = error as? DataError else { return XCTFail("\(error)") }
             }
             XCTAssertThrowsError(try DataSplits(source: source, validationSize: 10, limitTrain: 0))
             XCTAssertEqual(try DataSplits(source: source, validationSize: 10, limitTrain: 50).trainCount, 50)

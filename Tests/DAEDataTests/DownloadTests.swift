@@ -65,13 +65,14 @@ final class DownloadTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: destination).sorted(), files.sorted(), "no temporary files left")
     }
 
-    /// A --data-dir that cannot be made is named with the system's reason, before any request.
+    /// A data folder that cannot be made is named with the system's reason, before any request.
     func testAnUncreatableDataDirIsNamedWithTheReason() throws {
         let file = try temporaryDirectory() + "/a-file"
         XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data([1])))
         XCTAssertThrowsError(try MNISTDownloader(mirrors: ["http://127.0.0.1:9/"], timeout: 1).download(into: file + "/mnist")) { error in
             let message = "\(error)"
-            XCTAssertTrue(message.contains("--data-dir") && message.contains(file + "/mnist") && message.contains(file + " exists and is not a folder"), message)
+            guard case .invalidSetting(.dataDir, _)? = error as? DataError else { return XCTFail(message) }
+            XCTAssertTrue(message.contains(file + "/mnist") && message.contains(file + " exists and is not a folder"), message)
         }
     }
 

@@ -55,17 +55,17 @@ final class SamplerTests: XCTestCase {
         XCTAssertEqual(seen.sorted(), Array(0..<960))
     }
 
-    func testImpossibleSettingsAreRefusedNamingTheFlag() {
-        let cases: [(Int, Int, Int, Int, String)] = [
-            (1000, 2, 64, 4, "--shards"),     // fewer shards than ranks
-            (1000, 0, 64, 1, "--shards"),
-            (1000, 24, 16, 1, "--batch-size"),  // batch smaller than the shard count
-            (100, 4, 256, 1, "--batch-size"),   // batch larger than the data
+    func testImpossibleSettingsAreRefusedNamingTheSetting() {
+        let cases: [(Int, Int, Int, Int, DataSetting)] = [
+            (1000, 2, 64, 4, .shards),     // fewer shards than ranks
+            (1000, 0, 64, 1, .shards),
+            (1000, 24, 16, 1, .globalBatch),  // batch smaller than the shard count
+            (100, 4, 256, 1, .globalBatch),   // batch larger than the data
         ]
-        for (count, shards, batch, world, flag) in cases {
+        for (count, shards, batch, world, setting) in cases {
             XCTAssertThrowsError(try ShardPlan(trainCount: count, shards: shards, globalBatch: batch, worldSize: world)) { error in
                 guard case .invalidSetting(let named, _)? = error as? DataError else { return XCTFail("\(error)") }
-                XCTAssertEqual(named, flag, "\(error)")
+                XCTAssertEqual(named, setting, "\(error)")
             }
         }
     }

@@ -1,0 +1,98 @@
+import ArgumentParser
+import DAECore
+import DAEData
+import DAETraining
+
+/// The flags that make a `TrainingConfig`, each declared here once. Their names, with `-` as
+/// `_`, are the keys of `config.json` (`TrainingConfig.fields`), which `--config` reads back.
+struct TrainingOptions: ParsableArguments {
+    @Option(help: "Epochs to train.")
+    var epochs = 20
+    @Option(name: .customLong("batch-size"), help: "Global batch size, summed over all ranks.")
+    var batchSize = 256
+    @Option(help: "Adam learning rate.")
+    var lr: Float = 1e-3
+    @Option(name: .customLong("latent-dim"), help: "Size of the latent code.")
+    var latentDim = 2
+    @Option(name: .customLong("noise-factor"), help: "Std of the Gaussian noise added to inputs.")
+    var noiseFactor: Float = 0.1
+    @Flag(name: .customLong("no-denoising"), help: "Train a plain autoencoder (no input noise).")
+    var noDenoising = false
+    @Option(name: .customLong("val-size"), help: "Images held out from the end of the train file for validation.")
+    var valSize = 5000
+    @Option(help: "Seed for initialisation, shuffling and noise (and the synthetic digits).")
+    var seed: UInt64 = 0
+    @Option(help: "Virtual shards of the training set (at least the number of ranks).")
+    var shards = 24
+    @Option(help: "BatchNorm statistics: sync (global batch, all ranks identical) or local (each rank's own batch).")
+    var bn: BatchNormStatistics = .sync
+    @Option(help: ArgumentHelp("Compute threads per rank: they share out each batch's shard slices (keep ranks x threads <= cores). Default: this rank's share of the processors.", valueName: "n"))
+    var threads: Int?
+    @Option(name: .customLong("max-steps"), help: "Stop after this many global steps.")
+    var maxSteps: Int?
+    @Option(name: .customLong("limit-train"), help: "Use at most this many training images.")
+    var limitTrain: Int?
+    @Option(name: .customLong("log-every"), help: "Print the training loss every N steps (0: never).")
+    var logEvery = 50
+    @Flag(inversion: .prefixedNo, help: "Overlap the gradient all-reduce with backward (buckets).")
+    var overlap = true
+    @Option(name: .customLong("consistency-every"), help: "Compare parameter checksums across ranks every N steps.")
+    var consistencyEvery = 100
+    @Option(name: .customLong("validation-interval"), help: "Validate at epoch 1 and every N epochs.")
+    var validationInterval = 1
+    @Option(name: .customLong("early-stop-patience"), help: "Stop after this many validations without improvement.")
+    var earlyStopPatience = 5
+    @Option(name: .customLong("early-stop-delta"), help: "Minimum decrease of the validation loss that counts as an improvement.")
+    var earlyStopDelta = 0.0
+    @Option(name: .customLong("checkpoint-every"), help: "Also write checkpoints/last.safetensors every N steps (0: at validations only).")
+    var checkpointEvery = 0
+
+    func validate() throws {
+        func positive(_ value: Int, _ flag: String) throws { if value < 1 { throw ValidationError("\(flag) must be at least 1 (got \(value)).") } }
+        try positive(epochs, "--epochs"); try positive(batchSize, "--batch-size"); try positive(latentDim, "--latent-dim")
+        try positive(valSize, "--val-size"); try positive(shards, "--shards")
+        if let threads { try positive(threads, "--threads") }
+        // The checkpoint reader's bound too: a code this wide is no longer a bottleneck.
+        guard latentDim <= 4096 else { throw ValidationError("--latent-dim must be at most 4096 (got \(latentDim)).") }
+        if let maxSteps { try positive(maxSteps, "--max-steps") }
+        if let limitTrain { try positive(limitTrain, "--limit-train") }
+        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number (got \(lr)).") }
+        guard noiseFactor >= 0, noiseFactor.isFinite else { throw ValidationError("--noise-factor must be 0 or more (got \(noiseFactor)).") }
+        guard logEvery >= 0, consistencyEvery >= 0 else { throw ValidationError("--log-every and --consistency-every must be 0 or more.") }
+        try positive(validationInterval, "--validation-interval"); try positive(earlyStopPatience, "--early-stop-patience")
+        guard earlyStopDelta >= 0 else { throw ValidationError("--early-stop-delta must be 0 or more (got \(earlyStopDelta)).") }
+        guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more.") }
+        guard batchSize >= shards else {
+            throw ValidationError("--batch-size (\(batchSize)) must be at least --shards (\(shards)): every shard gives a sample to every step. Raise the batch or lower --shards.")
+        }
+    }
+
+    /// The run's configuration: these flags, the data they train on, the compute threads
+    /// chosen (`--threads` or the automatic share) and the output folder.
+    func config(dataset: DatasetSource, threads: Int, outDir: String) -> TrainingConfig {
+        var config = TrainingConfig(dataset: dataset)
+        config.latentDim = latentDim
+        config.globalBatch = batchSize
+        config.shards = shards
+        config.epochs = epochs
+        config.maxSteps = maxSteps
+        config.learningRate = lr
+        config.noiseFactor = noDenoising ? 0 : noiseFactor
+        config.validationSize = valSize
+        config.limitTrain = limitTrain
+        config.seed = seed
+        config.batchNorm = bn
+        config.overlap = overlap
+        config.threads = threads
+        config.logEvery = logEvery
+        config.consistencyEvery = consistencyEvery
+        config.validationInterval = validationInterval
+        config.earlyStopPatience = earlyStopPatience
+        config.earlyStopDelta = earlyStopDelta
+        config.checkpointEvery = checkpointEvery
+        config.outDir = outDir
+        return config
+    }
+}
+
+extension BatchNormStatistics: ExpressibleByArgument {}
