@@ -23,9 +23,9 @@ public final class Trainer {
     public internal(set) var earlyStopping: EarlyStopping
     /// Where the loop is: the next epoch and step to run.
     public internal(set) var position = TrainingPosition()
-    /// This rank's shard slices in a step, in batch order: the segments gradients and
+    /// This rank's shard slices in a step, in batch order: the slices gradients and
     /// BatchNorm statistics are summed by, which makes them world-size invariant.
-    private let segments: [Int]
+    private let slices: [Int]
     /// Images per second between logged steps.
     private var logMeter = LogMeter(since: 0)
     /// The global step `run` began at (it differs from 0 after `resume`).
@@ -65,7 +65,7 @@ public final class Trainer {
         shards = try splits.loadShards(plan: plan, rank: communicator.rank, worldSize: communicator.size)
         localBatch = plan.localBatch(rank: communicator.rank, worldSize: communicator.size)
         let plan = self.plan
-        segments = plan.shardsOwned(rank: communicator.rank, worldSize: communicator.size).map { plan.sliceSizes[$0] }
+        slices = plan.shardsOwned(rank: communicator.rank, worldSize: communicator.size).map { plan.sliceSizes[$0] }
         model = Autoencoder(latentDim: config.latentDim, maxBatch: localBatch, batchNormStatistics: config.batchNorm,
                             communicator: communicator, seed: config.seed)
         step = TrainingStep(model: model, optimizer: Adam(parameterCount: model.parameters.count, learningRate: config.learningRate),
@@ -161,7 +161,7 @@ public final class Trainer {
         let shards = self.shards, indices = self.indices
         BatchAssembler.assemble(count: n, digits: shards.digits, row: { shards.row(of: indices[$0]) }, sampleIndex: { indices[$0] },
                                 noise: noise, epoch: epoch, factor: config.noiseFactor, clean: clean.pointer, noisy: model.input.pointer)
-        let loss = try step.run(target: clean.pointer, batch: n, globalBatch: plan.globalBatch, segments: segments)
+        let loss = try step.run(target: clean.pointer, batch: n, globalBatch: plan.globalBatch, slices: slices)
         guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: globalStep, epoch: epoch, loss: loss) }
         position.stepInEpoch += 1
         position.epochLossSum += loss

@@ -121,9 +121,9 @@ struct Bench: ParsableCommand {
         for threadCount in threadCounts(ranksOnNode: 1) {
             ComputeThreads.set(threadCount)
             for batch in batchSizes {
-                let segments = try StepSetup.slices(batch: batch, communicator: SingleProcessCommunicator())
-                if !json { print("layers alone, batch \(batch) in \(segments.count) slices, \(threadCount) thread(s): forward ms, backward ms, GFLOP/s") }
-                for row in LayerBench.run(segments: segments, repeats: repeats) {
+                let slices = try StepSetup.slices(batch: batch, communicator: SingleProcessCommunicator())
+                if !json { print("layers alone, batch \(batch) in \(slices.count) slices, \(threadCount) thread(s): forward ms, backward ms, GFLOP/s") }
+                for row in LayerBench.run(slices: slices, repeats: repeats) {
                     let gflops = Double(row.flops) / (row.forwardMs + row.backwardMs) / 1e6
                     if json {
                         print(String(format: "{\"impl\": \"dae-dist\", \"what\": \"layer\", \"layer\": \"%@\", \"threads\": %d, \"batch\": %d, \"forward_ms\": %.3f, \"backward_ms\": %.3f, \"gflops\": %.2f}",
@@ -170,7 +170,7 @@ struct Bench: ParsableCommand {
             }
             for batch in batchSizes {
                 let setup = try StepSetup(batch: batch, latentDim: latentDim, batchNorm: bn, communicator: SingleProcessCommunicator())
-                let shapes = try Roofline.stepProducts(of: setup.step, target: setup.clean.pointer, batch: setup.batch, segments: setup.segments)
+                let shapes = try Roofline.stepProducts(of: setup.step, target: setup.clean.pointer, batch: setup.batch, slices: setup.slices)
                 let (seconds, gflops) = Roofline.replay(shapes)
                 if json {
                     print(String(format: "{\"impl\": \"openblas\", \"what\": \"sgemm-step-products\", \"threads\": %d, \"batch\": %d, \"calls\": %d, \"ms_per_step\": %.3f, \"gflops\": %.2f}",
@@ -208,7 +208,7 @@ struct Bench: ParsableCommand {
 
     private func measure(batch: Int, threads: Int, communicator: TimedCommunicator) throws -> StepResult {
         let setup = try StepSetup(batch: batch, latentDim: latentDim, batchNorm: bn, communicator: communicator)
-        func step() throws { try setup.step.run(target: setup.clean.pointer, batch: setup.batch, globalBatch: batch, segments: setup.segments) }
+        func step() throws { try setup.step.run(target: setup.clean.pointer, batch: setup.batch, globalBatch: batch, slices: setup.slices) }
         for _ in 0..<warmup { try step() }
         var rates: [Double] = [], communication: [Double] = [], busy: [Double] = []
         for _ in 0..<repeats {
@@ -249,7 +249,7 @@ struct StepSetup {
     let step: TrainingStep
     let clean: FloatBuffer
     let batch: Int
-    let segments: [Int]
+    let slices: [Int]
 
     /// This rank's shard slices of a global batch, with the default 24 shards.
     static func slices(batch globalBatch: Int, communicator: Communicator) throws -> [Int] {
@@ -258,8 +258,8 @@ struct StepSetup {
     }
 
     init(batch globalBatch: Int, latentDim: Int, batchNorm: BatchNormStatistics, communicator: Communicator) throws {
-        segments = try Self.slices(batch: globalBatch, communicator: communicator)
-        batch = segments.reduce(0, +)
+        slices = try Self.slices(batch: globalBatch, communicator: communicator)
+        batch = slices.reduce(0, +)
         let model = Autoencoder(latentDim: latentDim, maxBatch: batch, batchNormStatistics: batchNorm, communicator: communicator, seed: 0)
         step = TrainingStep(model: model, optimizer: Adam(parameterCount: model.parameters.count))
         var rng = SplitMix64(seed: 1 + UInt64(communicator.rank))

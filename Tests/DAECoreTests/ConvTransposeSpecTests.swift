@@ -28,7 +28,7 @@ final class ConvTransposeSpecTests: XCTestCase {
                 inputHeight: inputShape[2], inputWidth: inputShape[3], weight: weight.parameter, bias: bias?.parameter)
             XCTAssertEqual([1, outC, layer.outputHeight, layer.outputWidth], outputShape, name)
             let output = FloatBuffer(count: outputShape.reduce(1, *))
-            layer.forward(input.pointer, output: output.pointer, segments: [1], scratch: ThreadScratch())
+            layer.forward(input.pointer, output: output.pointer, slices: [1], scratch: ThreadScratch())
             let expected = example["output"] as! [Double]
             let tolerance = example["tolerance"] as! Double
             XCTAssertEqual(output.count, expected.count, name)

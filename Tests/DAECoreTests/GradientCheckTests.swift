@@ -43,7 +43,7 @@ final class GradientCheckTests: XCTestCase {
     func testConv2dFromOneChannelDirect() {
         forEachKernelBuild {
             for side in [5, 8, 11] {
-                checkConv2d(batch: 3, inChannels: 1, outChannels: 4, side: side, kernel: 3, stride: 1, padding: 1, segments: [2, 1])
+                checkConv2d(batch: 3, inChannels: 1, outChannels: 4, side: side, kernel: 3, stride: 1, padding: 1, slices: [2, 1])
             }
         }
     }
@@ -53,7 +53,7 @@ final class GradientCheckTests: XCTestCase {
         forEachKernelBuild {
             for side in [5, 8, 11] {
                 checkConvTranspose2d(batch: 3, inChannels: 4, outChannels: 1, side: side, kernel: 3, stride: 1, padding: 1,
-                                     outputPadding: 0, segments: [1, 2])
+                                     outputPadding: 0, slices: [1, 2])
             }
         }
     }
@@ -68,21 +68,21 @@ final class GradientCheckTests: XCTestCase {
     }
 
     private func checkConv2d(batch n: Int, inChannels c: Int, outChannels oc: Int, side h: Int, kernel k: Int, stride s: Int, padding p: Int,
-                             segments: [Int]? = nil, file: StaticString = #filePath, line: UInt = #line) {
+                             slices: [Int]? = nil, file: StaticString = #filePath, line: UInt = #line) {
         let reference = Reference.conv2d(batch: n, inChannels: c, outChannels: oc, side: h, kernel: k, stride: s, padding: p)
         let (z, r, grad) = checkFiniteDifferences(reference, z: randomValues(reference.inputCount, seed: 1), seed: 2, file: file, line: line)
         let xCount = n * c * h * h, wCount = oc * c * k * k
         let weight = TestParameter(Array(z[xCount..<(xCount + wCount)])), bias = TestParameter(Array(z[(xCount + wCount)...]))
         let layer = Conv2d(inChannels: c, outChannels: oc, kernel: k, stride: s, padding: p, inputHeight: h, inputWidth: h,
                            weight: weight.parameter, bias: bias.parameter)
-        let o = layer.outputHeight, segments = segments ?? [n], name = reference.name
+        let o = layer.outputHeight, slices = slices ?? [n], name = reference.name
         let x = FloatBuffer(toChannelMajor(Array(z[0..<xCount]), batch: n, channels: c, plane: h * h))
         let y = FloatBuffer(count: n * oc * o * o)
-        layer.forward(x.pointer, output: y.pointer, segments: segments, scratch: ThreadScratch())
+        layer.forward(x.pointer, output: y.pointer, slices: slices, scratch: ThreadScratch())
         assertClose(fromChannelMajor(y.pointer, batch: n, channels: oc, plane: o * o), reference.forward(z)[...], "\(name) forward",
                     file: file, line: line)
         let dy = FloatBuffer(toChannelMajor(r, batch: n, channels: oc, plane: o * o)), dx = FloatBuffer(count: xCount)
-        layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: dx.pointer, segments: segments, scratch: ThreadScratch())
+        layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: dx.pointer, slices: slices, scratch: ThreadScratch())
         assertClose(fromChannelMajor(dx.pointer, batch: n, channels: c, plane: h * h), grad[0..<xCount], "\(name) input gradient",
                     file: file, line: line)
         assertClose(weight.gradient.array.map(Double.init), grad[xCount..<(xCount + wCount)], "\(name) weight gradient", file: file, line: line)
@@ -90,7 +90,7 @@ final class GradientCheckTests: XCTestCase {
     }
 
     private func checkConvTranspose2d(batch n: Int, inChannels c: Int, outChannels oc: Int, side h: Int, kernel k: Int, stride s: Int,
-                                      padding p: Int, outputPadding v: Int, segments: [Int]? = nil,
+                                      padding p: Int, outputPadding v: Int, slices: [Int]? = nil,
                                       file: StaticString = #filePath, line: UInt = #line) {
         let reference = Reference.convTranspose2d(batch: n, inChannels: c, outChannels: oc, side: h, kernel: k, stride: s, padding: p, outputPadding: v)
         let (z, r, grad) = checkFiniteDifferences(reference, z: randomValues(reference.inputCount, seed: 3), seed: 4, file: file, line: line)
@@ -98,15 +98,15 @@ final class GradientCheckTests: XCTestCase {
         let weight = TestParameter(Array(z[xCount..<(xCount + wCount)])), bias = TestParameter(Array(z[(xCount + wCount)...]))
         let layer = ConvTranspose2d(inChannels: c, outChannels: oc, kernel: k, stride: s, padding: p, outputPadding: v,
                                     inputHeight: h, inputWidth: h, weight: weight.parameter, bias: bias.parameter)
-        let o = layer.outputHeight, segments = segments ?? [n], name = reference.name
+        let o = layer.outputHeight, slices = slices ?? [n], name = reference.name
         XCTAssertEqual(o, (h - 1) * s - 2 * p + k + v, file: file, line: line)
         let x = FloatBuffer(toChannelMajor(Array(z[0..<xCount]), batch: n, channels: c, plane: h * h))
         let y = FloatBuffer(count: n * oc * o * o), scratch = ThreadScratch()
-        layer.forward(x.pointer, output: y.pointer, segments: segments, scratch: scratch)
+        layer.forward(x.pointer, output: y.pointer, slices: slices, scratch: scratch)
         assertClose(fromChannelMajor(y.pointer, batch: n, channels: oc, plane: o * o), reference.forward(z)[...], "\(name) forward",
                     file: file, line: line)
         let dy = FloatBuffer(toChannelMajor(r, batch: n, channels: oc, plane: o * o)), dx = FloatBuffer(count: xCount)
-        layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: dx.pointer, segments: segments, scratch: scratch)
+        layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: dx.pointer, slices: slices, scratch: scratch)
         assertClose(fromChannelMajor(dx.pointer, batch: n, channels: c, plane: h * h), grad[0..<xCount], "\(name) input gradient",
                     file: file, line: line)
         assertClose(weight.gradient.array.map(Double.init), grad[xCount..<(xCount + wCount)], "\(name) weight gradient", file: file, line: line)
@@ -127,11 +127,11 @@ final class GradientCheckTests: XCTestCase {
                                 runningMean: running.pointer, runningVar: running.pointer + 2, batchesTracked: tracked.pointer)
         let x = FloatBuffer(toChannelMajor(Array(z[0..<xCount]), batch: n, channels: c, plane: plane))
         let y = FloatBuffer(count: xCount)
-        try layer.forwardTraining(x.pointer, output: y.pointer, segments: [n], communicator: nil)
+        try layer.forwardTraining(x.pointer, output: y.pointer, slices: [n], communicator: nil)
         let name = reference.name
         assertClose(fromChannelMajor(y.pointer, batch: n, channels: c, plane: plane), reference.forward(z)[...], "\(name) forward")
         let dy = FloatBuffer(toChannelMajor(r, batch: n, channels: c, plane: plane)), dx = FloatBuffer(count: xCount)
-        try layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: dx.pointer, segments: [n], communicator: nil)
+        try layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: dx.pointer, slices: [n], communicator: nil)
         assertClose(fromChannelMajor(dx.pointer, batch: n, channels: c, plane: plane), grad[0..<xCount], "\(name) input gradient")
         assertClose(weight.gradient.array.map(Double.init), grad[xCount..<(xCount + c)], "\(name) weight gradient")
         assertClose(bias.gradient.array.map(Double.init), grad[(xCount + c)...], "\(name) bias gradient")
@@ -148,7 +148,7 @@ final class GradientCheckTests: XCTestCase {
         // In-place backward (gradInput aliasing gradOutput) gives the same input gradient, and
         // the gradient of the bias before the layer is that input gradient's sum per channel.
         let inputBias = TestParameter([Double](repeating: 0, count: c))
-        try layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: dy.pointer, segments: [n], communicator: nil,
+        try layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: dy.pointer, slices: [n], communicator: nil,
                            inputBias: inputBias.parameter)
         XCTAssertEqual(dy.array, dx.array)
         for ch in 0..<c {
@@ -176,10 +176,10 @@ final class GradientCheckTests: XCTestCase {
         let weight = TestParameter(Array(z[(n * i)..<(n * i + o * i)])), bias = TestParameter(Array(z[(n * i + o * i)...]))
         let layer = Linear(inFeatures: i, outFeatures: o, weight: weight.parameter, bias: bias.parameter)
         let x = FloatBuffer(z[0..<(n * i)].map(Float.init)), y = FloatBuffer(count: n * o)
-        layer.forward(x.pointer, output: y.pointer, segments: [n])
+        layer.forward(x.pointer, output: y.pointer, slices: [n])
         assertClose(y.array.map(Double.init), reference.forward(z)[...], "Linear forward")
         let dy = FloatBuffer(r.map(Float.init)), dx = FloatBuffer(count: n * i)
-        layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: dx.pointer, segments: [n], scratch: ThreadScratch())
+        layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: dx.pointer, slices: [n], scratch: ThreadScratch())
         assertClose(dx.array.map(Double.init), grad[0..<(n * i)], "Linear input gradient")
         assertClose(weight.gradient.array.map(Double.init), grad[(n * i)..<(n * i + o * i)], "Linear weight gradient")
         assertClose(bias.gradient.array.map(Double.init), grad[(n * i + o * i)...], "Linear bias gradient")

@@ -53,17 +53,17 @@ enum Direct3x3 {
                                       g.height, g.width, workspace)
     }
 
-    /// Either layer's backward: the weight gradient summed over the batch's segments into
-    /// `weight` (see `Parameter`), then, per segment while its data is in cache, the input
+    /// Either layer's backward: the weight gradient summed over the batch's slices into
+    /// `weight` (see `Parameter`), then, per slice while its data is in cache, the input
     /// gradient: `gradSingle = convolveAdjoint(multi)` for a convolution (its input is the
     /// single channel, `multi` its output gradient), `gradMulti = convolve(single)` for a
     /// transposed one (its input is `multi`, `single` its output gradient).
     static func backward(multi: UnsafePointer<Float>, single: UnsafePointer<Float>, weight: Parameter, channels: Int,
-                         segments: [Int], geometry g: ConvGeometry, scratch: ThreadScratch,
+                         slices: [Int], geometry g: ConvGeometry, scratch: ThreadScratch,
                          gradSingle: UnsafeMutablePointer<Float>? = nil, gradMulti: UnsafeMutablePointer<Float>? = nil) {
-        let batch = segments.reduce(0, +)
-        scratch.reserveColumns(for: segments, floatsPerImage: workspacePerImage(geometry: g))
-        weight.sumOverSegments(segments, scratch: scratch) { worker, start, size, partial in
+        let batch = slices.reduce(0, +)
+        scratch.reserveColumns(for: slices, floatsPerImage: workspacePerImage(geometry: g))
+        weight.sumOverSlices(slices, scratch: scratch) { worker, start, size, partial in
             let (images, workspace) = (start..<(start + size), scratch.columns(worker))
             weightGradient(multi, single, channels: channels, images: images, batch: batch, geometry: g, workspace: workspace, into: partial)
             if let gradSingle {

@@ -7,7 +7,7 @@ import Darwin
 import Dispatch
 
 /// How a step uses several cores in one process: BLAS stays single-threaded and the step
-/// splits its own work. GEMMs run one shard slice (segment) per call anyway, so the threads
+/// splits its own work. GEMMs run one shard slice (slice) per call anyway, so the threads
 /// take slices from a shared counter; element-wise loops (BatchNorm, layout) take channels
 /// the same way. Each thread thus runs long stretches of single-threaded BLAS on its own data
 /// instead of meeting the other at every small GEMM. With one thread (one rank per core
@@ -19,7 +19,7 @@ public enum Parallel {
     public static func setThreads(_ count: Int) { threads = max(1, count) }
 
     /// Calls `body(i)` for every `i` in `0..<count` (a channel, say), each thread taking the
-    /// next `i` when done with one (see `forEachSegment`).
+    /// next `i` when done with one (see `forEachSlice`).
     @inline(__always)
     public static func forEach(_ count: Int, _ body: (Int) -> Void) {
         forEachTaken(count) { _, i in body(i) }
@@ -72,21 +72,21 @@ public enum Parallel {
         forEachChunk(count) { _, range in body(range) }
     }
 
-    /// Visits the segments of a batch as `body(worker, index, first sample, samples)`. With
-    /// several threads each takes the next segment as soon as it is done with one, so the
+    /// Visits the slices of a batch as `body(worker, index, first sample, samples)`. With
+    /// several threads each takes the next slice as soon as it is done with one, so the
     /// threads finish together even when one starts late (a woken thread lags the caller by
     /// tens of microseconds on a VM) or runs slower for a while: dealing them out round-robin
     /// left one core idle for ~8% of a 2-thread step at the ends of these loops. What a body
     /// computes must not depend on `worker` (it only picks per-thread scratch).
     @inline(__always)
-    public static func forEachSegment(_ segments: [Int], _ body: (Int, Int, Int, Int) -> Void) {
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: segments.count) { starts in
+    public static func forEachSlice(_ slices: [Int], _ body: (Int, Int, Int, Int) -> Void) {
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: slices.count) { starts in
             var start = 0
-            for (i, size) in segments.enumerated() {
+            for (i, size) in slices.enumerated() {
                 starts[i] = start
                 start += size
             }
-            forEachTaken(segments.count) { worker, i in body(worker, i, starts[i], segments[i]) }
+            forEachTaken(slices.count) { worker, i in body(worker, i, starts[i], slices[i]) }
         }
     }
 }

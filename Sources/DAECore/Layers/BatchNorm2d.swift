@@ -68,18 +68,18 @@ public struct BatchNorm2d {
     /// Training-mode forward: batch statistics (global ones when `communicator` is given),
     /// running statistics updated. `input` and `output` are `[C][N*plane]`.
     ///
-    /// Sums are taken per batch segment and added in Double (see `Parameter`), so they do not
+    /// Sums are taken per batch slice and added in Double (see `Parameter`), so they do not
     /// depend on how the global batch is split over ranks.
-    public func forwardTraining(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, segments: [Int],
+    public func forwardTraining(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, slices: [Int],
                                 communicator: Communicator?) throws {
         let plane = plane
-        let length = segments.reduce(0, +) * plane
+        let length = slices.reduce(0, +) * plane
         let s = sums.pointer
         s[0] = Double(length)
         let channels = channels
         Parallel.forEach(channels) { c in
             var sum: Double = 0, squares: Double = 0
-            forEachSegment(segments) { _, start, size in
+            forEachSlice(slices) { _, start, size in
                 let part = Reductions.sumAndSquares(input + c * length + start * plane, count: size * plane)
                 sum += part.sum
                 squares += part.squares
@@ -136,13 +136,13 @@ public struct BatchNorm2d {
     /// the masked gradient is never stored.
     ///
     /// `inputBias` is the bias of the layer that produced `input`: its gradient is the sum of
-    /// `gradInput` per channel, taken here, segment by segment as `ChannelOps.sumRowsBySegment`
+    /// `gradInput` per channel, taken here, slice by slice as `ChannelOps.sumRowsBySlice`
     /// takes it, while the values are in registers rather than in another pass over memory.
     public func backward(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
-                         gradInput: UnsafeMutablePointer<Float>, segments: [Int], communicator: Communicator?,
+                         gradInput: UnsafeMutablePointer<Float>, slices: [Int], communicator: Communicator?,
                          inputBias: Parameter? = nil) throws {
         let plane = plane
-        let length = segments.reduce(0, +) * plane
+        let length = slices.reduce(0, +) * plane
         let s = sums.pointer
         let (channels, weight, bias) = (channels, weight, bias)
         let slope = negativeSlope ?? 1  // slope 1: no activation, the gradient passes unchanged
@@ -152,7 +152,7 @@ public struct BatchNorm2d {
             let x = input + c * length, dy = gradOutput + c * length
             // Centre on the Float mean so the Float partial sums do not cancel.
             var sumDy: Double = 0, centered: Double = 0
-            forEachSegment(segments) { _, start, size in
+            forEachSlice(slices) { _, start, size in
                 let part = Reductions.activationGradientSums(dy + start * plane, x + start * plane, scale: savedScale[c], shift: savedShift[c],
                                                              slope: slope, mean: Float(savedMean[c]), count: size * plane)
                 sumDy += part.sum
@@ -178,7 +178,7 @@ public struct BatchNorm2d {
             // and dy' the gradient through the LeakyReLU.
             let a = Float(meanDyXhat * invStd), m = Float(mean), b = Float(meanDy)
             var sumG: Double = 0
-            forEachSegment(segments) { _, start, size in
+            forEachSlice(slices) { _, start, size in
                 let offset = start * plane
                 sumG += ChannelMaps.batchNormInputGradient(dy + offset, x + offset, g + offset, count: size * plane,
                                                            forwardScale: forwardScale, forwardShift: forwardShift, slope: slope,

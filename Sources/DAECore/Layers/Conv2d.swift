@@ -1,4 +1,4 @@
-/// `nn.Conv2d` with a square kernel, as im2col + GEMM, one shard slice (segment) at a time;
+/// `nn.Conv2d` with a square kernel, as im2col + GEMM, one shard slice (slice) at a time;
 /// from a single channel with a 3x3 kernel, stride 1 and padding 1 (the model's first layer),
 /// directly (`Direct3x3`), since those GEMMs are too thin for BLAS.
 ///
@@ -26,25 +26,25 @@ public struct Conv2d {
     public var outputHeight: Int { geometry.outHeight }
     public var outputWidth: Int { geometry.outWidth }
 
-    /// `output[OC][N*P] = W[OC][C*k*k] x im2col(input) + bias`, one GEMM per batch segment:
+    /// `output[OC][N*P] = W[OC][C*k*k] x im2col(input) + bias`, one GEMM per batch slice:
     /// OpenBLAS's result for a column depends on where it falls in the product (tail columns
-    /// take other kernels), so a segment is always multiplied alone, wherever it sits. Each
-    /// segment is unfolded into a per-thread buffer just before its GEMM, while in cache.
-    public func forward(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, segments: [Int],
+    /// take other kernels), so a slice is always multiplied alone, wherever it sits. Each
+    /// slice is unfolded into a per-thread buffer just before its GEMM, while in cache.
+    public func forward(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, slices: [Int],
                         scratch: ThreadScratch) {
-        let batch = segments.reduce(0, +)
+        let batch = slices.reduce(0, +)
         let plane = geometry.outputPlane
         let width = batch * plane
         let patch = geometry.patchSize
         if Direct3x3.applies(to: geometry) {
-            scratch.reserveColumns(for: segments, floatsPerImage: Direct3x3.workspacePerImage(geometry: geometry))
-            return Parallel.forEachSegment(segments) { worker, _, start, size in
+            scratch.reserveColumns(for: slices, floatsPerImage: Direct3x3.workspacePerImage(geometry: geometry))
+            return Parallel.forEachSlice(slices) { worker, _, start, size in
                 Direct3x3.convolve(input, weights: weight.value, bias: bias.value, into: output, channels: outChannels,
                                    images: start..<(start + size), batch: batch, geometry: geometry, workspace: scratch.columns(worker))
             }
         }
-        scratch.reserveColumns(for: segments, floatsPerImage: patch * plane)
-        Parallel.forEachSegment(segments) { worker, _, start, size in
+        scratch.reserveColumns(for: slices, floatsPerImage: patch * plane)
+        Parallel.forEachSlice(slices) { worker, _, start, size in
             let columns = scratch.columns(worker)
             Im2col.unfold(input, images: start..<(start + size), batch: batch, geometry: geometry, into: columns)
             // The slice's output starts as the bias and the GEMM adds onto it (beta 1): one
@@ -57,26 +57,26 @@ public struct Conv2d {
     }
 
     /// Gradients of the weight and bias from `gradOutput` and `input`, summed over the batch
-    /// segment by segment (see `Parameter`), and of the input when `gradInput` is given. Per
-    /// segment, one per-thread buffer holds its im2col again (cheaper than keeping the whole
+    /// slice by slice (see `Parameter`), and of the input when `gradInput` is given. Per
+    /// slice, one per-thread buffer holds its im2col again (cheaper than keeping the whole
     /// batch's from forward: that is several times the cache) and then its columns' gradient,
     /// folded at once. `sumBiasGradient: false` leaves the bias gradient to the caller (a
     /// BatchNorm right after this layer sums it in its own pass, see `BatchNorm2d.backward`).
     public func backward(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
-                         gradInput: UnsafeMutablePointer<Float>?, segments: [Int], scratch: ThreadScratch,
+                         gradInput: UnsafeMutablePointer<Float>?, slices: [Int], scratch: ThreadScratch,
                          sumBiasGradient: Bool = true) {
-        let batch = segments.reduce(0, +)
+        let batch = slices.reduce(0, +)
         let plane = geometry.outputPlane
         let width = batch * plane
         let patch = geometry.patchSize
         if Direct3x3.applies(to: geometry) {
-            Direct3x3.backward(multi: gradOutput, single: input, weight: weight, channels: outChannels, segments: segments,
+            Direct3x3.backward(multi: gradOutput, single: input, weight: weight, channels: outChannels, slices: slices,
                                geometry: geometry, scratch: scratch, gradSingle: gradInput)
-            if sumBiasGradient { ChannelOps.sumRowsBySegment(gradOutput, channels: outChannels, plane: plane, segments: segments, into: bias) }
+            if sumBiasGradient { ChannelOps.sumRowsBySlice(gradOutput, channels: outChannels, plane: plane, slices: slices, into: bias) }
             return
         }
-        scratch.reserveColumns(for: segments, floatsPerImage: patch * plane)
-        weight.sumOverSegments(segments, scratch: scratch) { worker, start, size, partial in
+        scratch.reserveColumns(for: slices, floatsPerImage: patch * plane)
+        weight.sumOverSlices(slices, scratch: scratch) { worker, start, size, partial in
             let columns = scratch.columns(worker)
             Im2col.unfold(input, images: start..<(start + size), batch: batch, geometry: geometry, into: columns)
             BLAS.gemm(transposeA: false, transposeB: true, m: outChannels, n: patch, k: size * plane,
@@ -86,6 +86,6 @@ public struct Conv2d {
             Im2col.multiplyAndFold(weight: weight.value, k: outChannels, source: gradOutput, images: start..<(start + size), batch: batch,
                                    geometry: geometry, col: columns, into: gradInput)
         }
-        if sumBiasGradient { ChannelOps.sumRowsBySegment(gradOutput, channels: outChannels, plane: plane, segments: segments, into: bias) }
+        if sumBiasGradient { ChannelOps.sumRowsBySlice(gradOutput, channels: outChannels, plane: plane, slices: slices, into: bias) }
     }
 }

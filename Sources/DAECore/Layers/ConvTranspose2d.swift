@@ -35,52 +35,52 @@ public struct ConvTranspose2d {
     public var outputHeight: Int { geometry.height }
     public var outputWidth: Int { geometry.width }
 
-    /// `output = bias + col2im(W^T x input)`, one GEMM per batch segment (see `Conv2d.forward`),
-    /// each segment's columns folded at once from a per-thread buffer while still in cache.
-    public func forward(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, segments: [Int],
+    /// `output = bias + col2im(W^T x input)`, one GEMM per batch slice (see `Conv2d.forward`),
+    /// each slice's columns folded at once from a per-thread buffer while still in cache.
+    public func forward(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, slices: [Int],
                         scratch: ThreadScratch) {
-        let batch = segments.reduce(0, +)
+        let batch = slices.reduce(0, +)
         let plane = inputHeight * inputWidth
         if Direct3x3.applies(to: geometry) {
-            scratch.reserveColumns(for: segments, floatsPerImage: Direct3x3.workspacePerImage(geometry: geometry))
-            return Parallel.forEachSegment(segments) { worker, _, start, size in
+            scratch.reserveColumns(for: slices, floatsPerImage: Direct3x3.workspacePerImage(geometry: geometry))
+            return Parallel.forEachSlice(slices) { worker, _, start, size in
                 Direct3x3.convolveAdjoint(input, weights: weight.value, initial: bias?.value[0] ?? 0, into: output, channels: inChannels,
                                           images: start..<(start + size), batch: batch, geometry: geometry, workspace: scratch.columns(worker))
             }
         }
-        scratch.reserveColumns(for: segments, floatsPerImage: geometry.patchSize * plane)
-        Parallel.forEachSegment(segments) { worker, _, start, size in
+        scratch.reserveColumns(for: slices, floatsPerImage: geometry.patchSize * plane)
+        Parallel.forEachSlice(slices) { worker, _, start, size in
             Im2col.multiplyAndFold(weight: weight.value, k: inChannels, source: input, images: start..<(start + size), batch: batch,
                                    geometry: geometry, col: scratch.columns(worker), into: output, startingFrom: bias?.value)
         }
     }
 
-    /// Gradients of the weight and bias, summed over the batch segment by segment (see
-    /// `Parameter`), and of the input when `gradInput` is given. Each segment's im2col of
+    /// Gradients of the weight and bias, summed over the batch slice by slice (see
+    /// `Parameter`), and of the input when `gradInput` is given. Each slice's im2col of
     /// `gradOutput` serves both of its GEMMs from a per-thread buffer. `sumBiasGradient: false`
     /// leaves the bias gradient to the caller (see `Conv2d.backward`).
     public func backward(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
-                         gradInput: UnsafeMutablePointer<Float>?, segments: [Int], scratch: ThreadScratch,
+                         gradInput: UnsafeMutablePointer<Float>?, slices: [Int], scratch: ThreadScratch,
                          sumBiasGradient: Bool = true) {
         if Direct3x3.applies(to: geometry) {
-            Direct3x3.backward(multi: input, single: gradOutput, weight: weight, channels: inChannels, segments: segments,
+            Direct3x3.backward(multi: input, single: gradOutput, weight: weight, channels: inChannels, slices: slices,
                                geometry: geometry, scratch: scratch, gradMulti: gradInput)
         } else {
-            backwardByColumns(input, gradOutput: gradOutput, gradInput: gradInput, segments: segments, scratch: scratch)
+            backwardByColumns(input, gradOutput: gradOutput, gradInput: gradInput, slices: slices, scratch: scratch)
         }
         if let bias, sumBiasGradient {
-            ChannelOps.sumRowsBySegment(gradOutput, channels: outChannels, plane: geometry.inputPlane, segments: segments, into: bias)
+            ChannelOps.sumRowsBySlice(gradOutput, channels: outChannels, plane: geometry.inputPlane, slices: slices, into: bias)
         }
     }
 
     private func backwardByColumns(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
-                                   gradInput: UnsafeMutablePointer<Float>?, segments: [Int], scratch: ThreadScratch) {
-        let batch = segments.reduce(0, +)
+                                   gradInput: UnsafeMutablePointer<Float>?, slices: [Int], scratch: ThreadScratch) {
+        let batch = slices.reduce(0, +)
         let plane = inputHeight * inputWidth
         let width = batch * plane
         let patch = geometry.patchSize
-        scratch.reserveColumns(for: segments, floatsPerImage: patch * plane)
-        weight.sumOverSegments(segments, scratch: scratch) { worker, start, size, partial in
+        scratch.reserveColumns(for: slices, floatsPerImage: patch * plane)
+        weight.sumOverSlices(slices, scratch: scratch) { worker, start, size, partial in
             let columns = scratch.columns(worker)
             Im2col.unfold(gradOutput, images: start..<(start + size), batch: batch, geometry: geometry, into: columns)
             BLAS.gemm(transposeA: false, transposeB: true, m: inChannels, n: patch, k: size * plane,

@@ -20,33 +20,33 @@ public struct Linear {
         weightTransposed = FloatBuffer(count: inFeatures * outFeatures)
     }
 
-    /// One GEMM per batch segment (see `Conv2d.forward`).
-    public func forward(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, segments: [Int]) {
-        let batch = segments.reduce(0, +)
+    /// One GEMM per batch slice (see `Conv2d.forward`).
+    public func forward(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, slices: [Int]) {
+        let batch = slices.reduce(0, +)
         for n in 0..<batch { (output + n * outFeatures).update(from: bias.value, count: outFeatures) }
-        Parallel.forEachSegment(segments) { _, _, start, size in
+        Parallel.forEachSlice(slices) { _, _, start, size in
             BLAS.gemm(transposeA: false, transposeB: true, m: size, n: outFeatures, k: inFeatures,
                       a: input + start * inFeatures, lda: inFeatures, b: weight.value, ldb: inFeatures, beta: 1,
                       c: output + start * outFeatures, ldc: outFeatures)
         }
     }
 
-    /// Gradients of weight and bias summed over the batch segment by segment (see `Parameter`).
+    /// Gradients of weight and bias summed over the batch slice by slice (see `Parameter`).
     public func backward(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
-                         gradInput: UnsafeMutablePointer<Float>?, segments: [Int], scratch: ThreadScratch) {
-        let batch = segments.reduce(0, +)
-        weight.sumOverSegments(segments, scratch: scratch) { _, start, size, partial in
+                         gradInput: UnsafeMutablePointer<Float>?, slices: [Int], scratch: ThreadScratch) {
+        let batch = slices.reduce(0, +)
+        weight.sumOverSlices(slices, scratch: scratch) { _, start, size, partial in
             BLAS.gemm(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: size,
                       a: gradOutput + start * outFeatures, lda: outFeatures, b: input + start * inFeatures, ldb: inFeatures,
                       c: partial, ldc: inFeatures)
         }
-        ChannelOps.sumColumns(gradOutput, rows: batch, columns: outFeatures, segments: segments, into: bias)
+        ChannelOps.sumColumns(gradOutput, rows: batch, columns: outFeatures, slices: slices, into: bias)
         guard let gradInput else { return }
         let transposed = weightTransposed.pointer
         for o in 0..<outFeatures {
             for i in 0..<inFeatures { transposed[i * outFeatures + o] = weight.value[o * inFeatures + i] }
         }
-        Parallel.forEachSegment(segments) { _, _, start, size in
+        Parallel.forEachSlice(slices) { _, _, start, size in
             BLAS.gemm(transposeA: false, transposeB: true, m: size, n: inFeatures, k: outFeatures,
                       a: gradOutput + start * outFeatures, lda: outFeatures, b: transposed, ldb: outFeatures,
                       c: gradInput + start * inFeatures, ldc: inFeatures)

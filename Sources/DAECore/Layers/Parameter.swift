@@ -1,9 +1,9 @@
 /// A trainable tensor and its gradient: windows at the same offset of the model's parameter,
 /// gradient and gradient-sum buffers (or of any buffers, in tests).
 ///
-/// Gradients are summed over the batch one segment (shard slice) at a time, each segment's
+/// Gradients are summed over the batch one shard slice at a time, each slice's
 /// Float partial added into `gradientSum` in Double; `gradient` then holds the Float of that
-/// sum. Because the segments of a global step are the same whatever the world size, and
+/// sum. Because the slices of a global step are the same whatever the world size, and
 /// Double sums of a few dozen Float partials do not depend on their order at Float
 /// precision, 1, 2 and 4 ranks compute the same gradients.
 public struct Parameter {
@@ -20,26 +20,26 @@ public struct Parameter {
         self.count = count
     }
 
-    /// Sums this parameter's gradient over the batch, one segment at a time: `partial(thread,
-    /// start, samples, into)` writes a segment's Float gradient into `into`, and the partials
-    /// are added into `gradientSum` in Double, in segment order; `gradient` then holds the
-    /// Float of the sum. With several compute threads (segments taken as they come, see
-    /// `Parallel.forEachSegment`) each segment's partial gets its own scratch and the sums are
+    /// Sums this parameter's gradient over the batch, one slice at a time: `partial(thread,
+    /// start, samples, into)` writes a slice's Float gradient into `into`, and the partials
+    /// are added into `gradientSum` in Double, in slice order; `gradient` then holds the
+    /// Float of the sum. With several compute threads (slices taken as they come, see
+    /// `Parallel.forEachSlice`) each slice's partial gets its own scratch and the sums are
     /// made afterwards in the same order, so any thread count gives one thread's bits.
-    func sumOverSegments(_ segments: [Int], scratch: ThreadScratch,
+    func sumOverSlices(_ slices: [Int], scratch: ThreadScratch,
                          _ partial: (_ worker: Int, _ start: Int, _ size: Int, _ into: UnsafeMutablePointer<Float>) -> Void) {
-        let workers = min(Parallel.threads, segments.count)
-        guard workers > 1 && segments.count * count <= ThreadScratch.partialBudget else {
-            forEachSegment(segments) { i, start, size in
+        let workers = min(Parallel.threads, slices.count)
+        guard workers > 1 && slices.count * count <= ThreadScratch.partialBudget else {
+            forEachSlice(slices) { i, start, size in
                 partial(0, start, size, gradient)
                 accumulate(gradient, into: gradientSum, first: i == 0)
             }
             for i in 0..<count { gradient[i] = Float(gradientSum[i]) }
             return
         }
-        let partials = scratch.segmentPartials(segments: segments.count, count: count)
+        let partials = scratch.slicePartials(slices: slices.count, count: count)
         let (length, sums, floats) = (count, gradientSum, gradient)
-        Parallel.forEachSegment(segments) { worker, i, start, size in
+        Parallel.forEachSlice(slices) { worker, i, start, size in
             partial(worker, start, size, partials + i * length)
         }
         // In blocks that stay in L1, one partial at a time: a sequential read of each partial
@@ -48,7 +48,7 @@ public struct Parameter {
             for blockStart in stride(from: range.lowerBound, to: range.upperBound, by: 512) {
                 let block = blockStart..<min(blockStart + 512, range.upperBound)
                 for j in block { sums[j] = Double(partials[j]) }
-                for i in 1..<segments.count {
+                for i in 1..<slices.count {
                     let partial = partials + i * length
                     for j in block { sums[j] += Double(partial[j]) }
                 }
@@ -68,30 +68,30 @@ public struct Parameter {
 }
 
 /// Buffers of the compute threads, reused from step to step: one Float gradient partial per
-/// shard slice for `Parameter.sumOverSegments`, as large as the largest parameter; and one
+/// shard slice for `Parameter.sumOverSlices`, as large as the largest parameter; and one
 /// im2col buffer per thread for a shard slice at a time (`columns`). They grow when first
 /// needed (the first step, or a larger slice or thread count) and never shrink.
 public final class ThreadScratch {
     private var partials = FloatBuffer(count: 1)
     private var columnBuffers: [FloatBuffer] = []
 
-    /// Most Floats of per-segment partials a parameter may use (64 MB); a parameter that
-    /// would need more (a Linear layer of a latent size in the hundreds) sums its segments on
+    /// Most Floats of per-slice partials a parameter may use (64 MB); a parameter that
+    /// would need more (a Linear layer of a latent size in the hundreds) sums its slices on
     /// one thread instead.
     static let partialBudget = 16 << 20
 
     public init() {}
 
-    /// Room for `segments` partials of `count` values, `[segment][count]`.
-    func segmentPartials(segments: Int, count: Int) -> UnsafeMutablePointer<Float> {
-        if partials.count < segments * count { partials = FloatBuffer(count: segments * count) }
+    /// Room for `slices` partials of `count` values, `[slice][count]`.
+    func slicePartials(slices: Int, count: Int) -> UnsafeMutablePointer<Float> {
+        if partials.count < slices * count { partials = FloatBuffer(count: slices * count) }
         return partials.pointer
     }
 
-    /// Makes sure each of the threads that will visit `segments` has a column buffer of
-    /// `floatsPerImage` times the largest segment. Call before the parallel loop.
-    func reserveColumns(for segments: [Int], floatsPerImage: Int) {
-        Self.grow(&columnBuffers, workers: min(Parallel.threads, segments.count), count: floatsPerImage * (segments.max() ?? 0))
+    /// Makes sure each of the threads that will visit `slices` has a column buffer of
+    /// `floatsPerImage` times the largest slice. Call before the parallel loop.
+    func reserveColumns(for slices: [Int], floatsPerImage: Int) {
+        Self.grow(&columnBuffers, workers: min(Parallel.threads, slices.count), count: floatsPerImage * (slices.max() ?? 0))
     }
 
     /// Thread `worker`'s column buffer (see `reserveColumns`).
@@ -105,11 +105,11 @@ public final class ThreadScratch {
     }
 }
 
-/// Visits the segments of a batch: `(index, first sample, samples)`.
+/// Visits the slices of a batch: `(index, first sample, samples)`.
 @inline(__always)
-func forEachSegment(_ segments: [Int], _ body: (Int, Int, Int) -> Void) {
+func forEachSlice(_ slices: [Int], _ body: (Int, Int, Int) -> Void) {
     var start = 0
-    for (i, size) in segments.enumerated() {
+    for (i, size) in slices.enumerated() {
         body(i, start, size)
         start += size
     }
@@ -118,12 +118,12 @@ func forEachSegment(_ segments: [Int], _ body: (Int, Int, Int) -> Void) {
 /// Per-channel helpers for channel-major (`[C][N*plane]`) activations.
 enum ChannelOps {
     /// `parameter.gradient[j] = sum over rows n of data[n][j]` (sample-major data), in Double
-    /// per segment of rows. Row by row, into `gradient` as the segment's Float partial: the
+    /// per slice of rows. Row by row, into `gradient` as the slice's Float partial: the
     /// rows are read in order rather than one strided column at a time.
-    static func sumColumns(_ data: UnsafePointer<Float>, rows: Int, columns: Int, segments: [Int], into parameter: Parameter) {
+    static func sumColumns(_ data: UnsafePointer<Float>, rows: Int, columns: Int, slices: [Int], into parameter: Parameter) {
         let (partial, total) = (parameter.gradient, parameter.gradientSum)
         total.update(repeating: 0, count: columns)
-        forEachSegment(segments) { _, start, size in
+        forEachSlice(slices) { _, start, size in
             partial.update(repeating: 0, count: columns)
             for n in start..<(start + size) {
                 let row = data + n * columns
@@ -134,13 +134,13 @@ enum ChannelOps {
         for j in 0..<columns { partial[j] = Float(total[j]) }
     }
 
-    /// `parameter.gradient[c] = sum of data[c][segment]` over the batch's segments (`plane`
-    /// values per sample), summed segment by segment in Double.
-    static func sumRowsBySegment(_ data: UnsafePointer<Float>, channels: Int, plane: Int, segments: [Int], into parameter: Parameter) {
-        let length = segments.reduce(0, +) * plane
+    /// `parameter.gradient[c] = sum of data[c][slice]` over the batch's slices (`plane`
+    /// values per sample), summed slice by slice in Double.
+    static func sumRowsBySlice(_ data: UnsafePointer<Float>, channels: Int, plane: Int, slices: [Int], into parameter: Parameter) {
+        let length = slices.reduce(0, +) * plane
         Parallel.forEach(channels) { c in
             var total: Double = 0
-            forEachSegment(segments) { _, start, size in
+            forEachSlice(slices) { _, start, size in
                 total += Reductions.sum(data + c * length + start * plane, count: size * plane)
             }
             parameter.gradientSum[c] = total

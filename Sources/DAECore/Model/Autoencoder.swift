@@ -65,26 +65,26 @@ public final class Autoencoder {
     /// normalises with batch statistics and updates the running ones; evaluation mode uses
     /// the running statistics and makes no collective call.
     ///
-    /// `segments` (summing to `batch`) are the groups whose statistics are summed separately
+    /// `slices` (summing to `batch`) are the groups whose statistics are summed separately
     /// and then added in Double: a step's shard slices, which makes the result independent of
     /// the world size; they are also the units the compute threads share out (`Parallel`).
-    /// Nil means one segment in training mode, and runs of 32 samples in evaluation mode.
-    public func forward(batch: Int, training: Bool, segments: [Int]? = nil) throws {
+    /// Nil means one slice in training mode, and runs of 32 samples in evaluation mode.
+    public func forward(batch: Int, training: Bool, slices: [Int]? = nil) throws {
         precondition(batch > 0 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
-        let segments = segments ?? (training ? [batch] : Autoencoder.evaluationSegments(batch: batch))
-        precondition(segments.reduce(0, +) == batch, "segments \(segments) do not add up to the batch \(batch)")
+        let slices = slices ?? (training ? [batch] : Autoencoder.evaluationSlices(batch: batch))
+        precondition(slices.reduce(0, +) == batch, "slices \(slices) do not add up to the batch \(batch)")
         let comm = normCommunicator
         for stage in stages {
             let x = stage.input.pointer, y = stage.output.pointer
             switch stage.operation {
             case .conv(let layer, _):
-                layer.forward(x, output: y, segments: segments, scratch: threadScratch)
+                layer.forward(x, output: y, slices: slices, scratch: threadScratch)
             case .convTranspose(let layer, _):
-                layer.forward(x, output: y, segments: segments, scratch: threadScratch)
+                layer.forward(x, output: y, slices: slices, scratch: threadScratch)
             case .linear(let layer):
-                layer.forward(x, output: y, segments: segments)
+                layer.forward(x, output: y, slices: slices)
             case .batchNorm(let norm, _) where training:
-                try norm.forwardTraining(x, output: y, segments: segments, communicator: comm)
+                try norm.forwardTraining(x, output: y, slices: slices, communicator: comm)
             case .batchNorm(let norm, _):
                 norm.forwardInference(x, output: y, batch: batch)
             case .leakyReLU:
@@ -101,7 +101,7 @@ public final class Autoencoder {
 
     /// Runs of 32 samples (the last shorter): fixed, so evaluation gives the same numbers
     /// with any number of threads.
-    static func evaluationSegments(batch: Int) -> [Int] {
+    static func evaluationSlices(batch: Int) -> [Int] {
         stride(from: 0, to: batch, by: 32).map { min(32, batch - $0) }
     }
 
@@ -114,12 +114,12 @@ public final class Autoencoder {
     /// (the global batch's pixel count, so ranks with uneven batches stay exact). Writes every
     /// parameter gradient. `gradientsReady` is called with each range of `parameters.gradients`
     /// as soon as it is final, last layer first, so its all-reduce can start while backward goes on.
-    /// Gradients are summed over the batch one segment at a time (see `forward`).
-    public func backward(target: UnsafePointer<Float>, batch: Int, meanOver: Int, segments: [Int]? = nil,
+    /// Gradients are summed over the batch one slice at a time (see `forward`).
+    public func backward(target: UnsafePointer<Float>, batch: Int, meanOver: Int, slices: [Int]? = nil,
                          gradientsReady: (Range<Int>) throws -> Void = { _ in }) throws {
         precondition(batch > 0 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
-        let segments = segments ?? [batch]
-        precondition(segments.reduce(0, +) == batch, "segments \(segments) do not add up to the batch \(batch)")
+        let slices = slices ?? [batch]
+        precondition(slices.reduce(0, +) == batch, "slices \(slices) do not add up to the batch \(batch)")
         let comm = normCommunicator
         var gradient = gradA.pointer, spare = gradB.pointer
         MSELoss.gradient(output.pointer, target: target, count: batch * Architecture.imagePixels, meanOver: meanOver, into: gradient)
@@ -129,18 +129,18 @@ public final class Autoencoder {
             let gradInput = index == 0 ? nil : spare
             switch stage.operation {
             case .conv(let layer, let biasFromNorm):
-                layer.backward(x, gradOutput: gradient, gradInput: gradInput, segments: segments, scratch: threadScratch,
+                layer.backward(x, gradOutput: gradient, gradInput: gradInput, slices: slices, scratch: threadScratch,
                                sumBiasGradient: !biasFromNorm)
                 swap(&gradient, &spare)
             case .convTranspose(let layer, let biasFromNorm):
-                layer.backward(x, gradOutput: gradient, gradInput: gradInput, segments: segments, scratch: threadScratch,
+                layer.backward(x, gradOutput: gradient, gradInput: gradInput, slices: slices, scratch: threadScratch,
                                sumBiasGradient: !biasFromNorm)
                 swap(&gradient, &spare)
             case .linear(let layer):
-                layer.backward(x, gradOutput: gradient, gradInput: gradInput, segments: segments, scratch: threadScratch)
+                layer.backward(x, gradOutput: gradient, gradInput: gradInput, slices: slices, scratch: threadScratch)
                 swap(&gradient, &spare)
             case .batchNorm(let norm, let inputBias):
-                try norm.backward(x, gradOutput: gradient, gradInput: gradient, segments: segments, communicator: comm, inputBias: inputBias)
+                try norm.backward(x, gradOutput: gradient, gradInput: gradient, slices: slices, communicator: comm, inputBias: inputBias)
             case .leakyReLU:
                 LeakyReLU.backward(output: stage.output.pointer, gradOutput: gradient, gradInput: gradient, count: count,
                                    slope: Architecture.leakySlope)

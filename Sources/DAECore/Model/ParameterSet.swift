@@ -4,7 +4,7 @@ public final class ParameterSet {
     public let layout: TensorLayout
     public let values: FloatBuffer
     public let gradients: FloatBuffer
-    /// The gradients as Double sums over batch segments and ranks (see `Parameter`);
+    /// The gradients as Double sums over batch slices and ranks (see `Parameter`);
     /// `gradients` holds their Float values.
     public let gradientSums: DoubleBuffer
 

@@ -34,20 +34,20 @@ public final class TrainingStep {
     }
 
     /// Runs one step on `model.input[0..<batch]` against the clean `target` images; `globalBatch`
-    /// is the sum of all ranks' batches, `segments` this rank's shard slices (see
+    /// is the sum of all ranks' batches, `slices` this rank's shard slices (see
     /// `Autoencoder.forward`). Returns the global mean squared error before the update.
     @discardableResult
-    public func run(target: UnsafePointer<Float>, batch: Int, globalBatch: Int, segments: [Int]? = nil) throws -> Double {
+    public func run(target: UnsafePointer<Float>, batch: Int, globalBatch: Int, slices: [Int]? = nil) throws -> Double {
         let communicator = model.communicator
-        try model.forward(batch: batch, training: true, segments: segments)
+        try model.forward(batch: batch, training: true, slices: slices)
         lossSum[0] = model.sumOfSquaredErrors(target: target, batch: batch)
         lossSum[1] = StopSignal.requested ? 1 : 0
         let elements = globalBatch * Architecture.imagePixels
         if communicator.size > 1 {
             if overlap {
-                try model.backward(target: target, batch: batch, meanOver: elements, segments: segments) { try buckets.ready($0) }
+                try model.backward(target: target, batch: batch, meanOver: elements, slices: slices) { try buckets.ready($0) }
             } else {
-                try model.backward(target: target, batch: batch, meanOver: elements, segments: segments)
+                try model.backward(target: target, batch: batch, meanOver: elements, slices: slices)
                 try buckets.ready(0..<model.parameters.count)
             }
             let start = Clock.seconds()
@@ -57,19 +57,10 @@ public final class TrainingStep {
             let sums = model.parameters.gradientSums, gradients = model.parameters.gradients
             for i in 0..<gradients.count { gradients[i] = Float(sums[i]) }
         } else {
-            try model.backward(target: target, batch: batch, meanOver: elements, segments: segments)
+            try model.backward(target: target, batch: batch, meanOver: elements, slices: slices)
         }
         optimizer.update(parameters: model.parameters.values.pointer, gradients: model.parameters.gradients.pointer)
         stopRequested = lossSum[1] > 0
         return lossSum[0] / Double(elements)
-    }
-}
-
-/// Monotonic seconds, for measuring without Foundation.
-public enum Clock {
-    public static func seconds() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) + 1e-9 * Double(time.tv_nsec)
     }
 }

@@ -103,6 +103,6 @@ struct RandomBatchTraining {
     /// One training step; the global mean squared error before it.
     @discardableResult
     func run() throws -> Double {
-        try step.run(target: clean.pointer, batch: batch, globalBatch: batch, segments: slices)
+        try step.run(target: clean.pointer, batch: batch, globalBatch: batch, slices: slices)
     }
 }

@@ -3,7 +3,7 @@ import DAEData
 import XCTest
 
 /// Virtual shards: the samples of a global step do not depend on the world size.
-final class SamplerTests: XCTestCase {
+final class EpochOrderTests: XCTestCase {
     /// Every rank's samples for `step`, as one set.
     private func globalStep(_ plan: ShardPlan, worldSize: Int, epoch: Int, step: Int) -> [Int] {
         var all: [Int] = []

@@ -15,11 +15,11 @@ enum Roofline {
     }
 
     /// The products one training step of `model` makes (every `BLAS.gemm` call, in order).
-    static func stepProducts(of step: TrainingStep, target: UnsafePointer<Float>, batch: Int, segments: [Int]) throws -> [GemmShape] {
+    static func stepProducts(of step: TrainingStep, target: UnsafePointer<Float>, batch: Int, slices: [Int]) throws -> [GemmShape] {
         var shapes: [GemmShape] = []
         BLAS.shapeRecorder = { shapes.append($0) }
         defer { BLAS.shapeRecorder = nil }
-        try step.run(target: target, batch: batch, globalBatch: batch, segments: segments)
+        try step.run(target: target, batch: batch, globalBatch: batch, slices: slices)
         return shapes
     }
 

@@ -24,26 +24,26 @@ enum LayerBench {
         let run: Run
 
         struct Run {
-            let forward: (_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, _ segments: [Int], _ scratch: ThreadScratch) -> Void
+            let forward: (_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, _ slices: [Int], _ scratch: ThreadScratch) -> Void
             let backward: (_ input: UnsafePointer<Float>, _ gradOutput: UnsafePointer<Float>, _ gradInput: UnsafeMutablePointer<Float>?,
-                           _ segments: [Int], _ scratch: ThreadScratch) -> Void
+                           _ slices: [Int], _ scratch: ThreadScratch) -> Void
         }
     }
 
     /// Forward and backward (weight, bias and, but for the first layer, input gradients) of
-    /// every convolution over `segments`, median of `repeats` after one warm-up.
-    static func run(segments: [Int], repeats: Int) -> [Row] {
-        let batch = segments.reduce(0, +)
+    /// every convolution over `slices`, median of `repeats` after one warm-up.
+    static func run(slices: [Int], repeats: Int) -> [Row] {
+        let batch = slices.reduce(0, +)
         var rows: [Row] = []
         for subject in subjects() {
             let input = random(batch * subject.inputCount, seed: 1), output = FloatBuffer(count: batch * subject.outputCount)
             let gradOutput = random(batch * subject.outputCount, seed: 2), gradInput = FloatBuffer(count: batch * subject.inputCount)
             let scratch = ThreadScratch()
             let forward = Roofline.medianSeconds(repeats: repeats) {
-                subject.run.forward(input.pointer, output.pointer, segments, scratch)
+                subject.run.forward(input.pointer, output.pointer, slices, scratch)
             }
             let backward = Roofline.medianSeconds(repeats: repeats) {
-                subject.run.backward(input.pointer, gradOutput.pointer, subject.needsInputGradient ? gradInput.pointer : nil, segments, scratch)
+                subject.run.backward(input.pointer, gradOutput.pointer, subject.needsInputGradient ? gradInput.pointer : nil, slices, scratch)
             }
             let passes = subject.needsInputGradient ? 3 : 2
             rows.append(Row(name: subject.name, forwardMs: 1000 * forward, backwardMs: 1000 * backward,
@@ -71,14 +71,14 @@ enum LayerBench {
                 convolutions += 1
                 name = "conv\(convolutions)"
                 let conv = Conv2d(layer, weight: weight.parameter, bias: bias.parameter)
-                run = Subject.Run(forward: conv.forward(_:output:segments:scratch:),
-                                  backward: { conv.backward($0, gradOutput: $1, gradInput: $2, segments: $3, scratch: $4) })
+                run = Subject.Run(forward: conv.forward(_:output:slices:scratch:),
+                                  backward: { conv.backward($0, gradOutput: $1, gradInput: $2, slices: $3, scratch: $4) })
             } else {
                 transposed += 1
                 name = "deconv\(transposed)"
                 let deconv = ConvTranspose2d(layer, weight: weight.parameter, bias: bias.parameter)
-                run = Subject.Run(forward: deconv.forward(_:output:segments:scratch:),
-                                  backward: { deconv.backward($0, gradOutput: $1, gradInput: $2, segments: $3, scratch: $4) })
+                run = Subject.Run(forward: deconv.forward(_:output:slices:scratch:),
+                                  backward: { deconv.backward($0, gradOutput: $1, gradInput: $2, slices: $3, scratch: $4) })
             }
             return Subject(name: name, inputCount: layer.input.count, outputCount: layer.output.count,
                            multiplyAdds: Architecture.multiplyAdds(of: layer), needsInputGradient: layer.key != first,
