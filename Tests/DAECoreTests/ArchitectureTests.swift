@@ -68,6 +68,7 @@ final class ArchitectureTests: XCTestCase {
         _ = try loss()
         var finished: [Range<Int>] = []
         try model.backward(target: clean.pointer, batch: batch, meanOver: pixels) { finished.append($0) }
+        model.parameters.finishGradients()
         let gradient = Array(UnsafeBufferPointer(start: model.parameters.gradients.pointer, count: model.parameters.count))
         // Backward reports every parameter once, last layer first.
         XCTAssertEqual(finished.map(\.count).reduce(0, +), model.parameters.count)

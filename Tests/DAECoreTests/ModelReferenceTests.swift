@@ -112,6 +112,7 @@ final class ModelReferenceTests: XCTestCase {
             try assertClose(model.batchNormState.value(spec.name), fixture, "step1." + spec.name)
         }
         try model.backward(target: clean.pointer, batch: batch, meanOver: batch * 784)
+        parameters.finishGradients()
         for spec in parameters.layout.specs {
             let key = "step1.grad." + spec.name
             if biasesBeforeBatchNorm.contains(spec.name) {

@@ -127,20 +127,26 @@ public struct BatchNorm2d {
         }
     }
 
-    /// Backward of the last training-mode forward. `gradInput` may alias `gradOutput`. Writes
-    /// the local gradients of weight and bias; with a `communicator`, the input gradient uses
-    /// the all-reduced sums, as the global batch's statistics demand.
+    /// Backward of the last training-mode forward, in two passes over `input` and
+    /// `gradOutput`: `parameterGradients`, then (after the all-reduce of its sums, with a
+    /// `communicator`, as the global batch's statistics demand) `inputGradient`.
+    /// `gradInput` may alias `gradOutput`. `inputBias` is the bias of the layer that produced
+    /// `input`, whose gradient the second pass sums (see `inputGradient`).
     ///
-    /// Two passes over `input` and `gradOutput` only: the LeakyReLU's branch is recomputed
-    /// from the input with forward's own scale and shift rather than read from the output, and
-    /// the masked gradient is never stored.
-    ///
-    /// `inputBias` is the bias of the layer that produced `input`: its gradient is the sum of
-    /// `gradInput` per channel, taken here, slice by slice as `ChannelOps.sumRowsBySlice`
-    /// takes it, while the values are in registers rather than in another pass over memory.
+    /// The LeakyReLU's branch is recomputed from the input with forward's own scale and shift
+    /// rather than read from the output, and the masked gradient is never stored.
     public func backward(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
                          gradInput: UnsafeMutablePointer<Float>, slices: [Int], communicator: Communicator?,
                          inputBias: Parameter? = nil) throws {
+        parameterGradients(input, gradOutput: gradOutput, slices: slices)
+        if let communicator { try communicator.allReduceSum(UnsafeMutableBufferPointer(start: sums.pointer, count: 2 * channels)) }
+        inputGradient(input, gradOutput: gradOutput, gradInput: gradInput, slices: slices, inputBias: inputBias)
+    }
+
+    /// Pass one: per channel, `sum dy'` (the bias gradient) and `sum dy' * xhat` (the weight
+    /// gradient), where dy' is the gradient through the LeakyReLU; into the parameters' Double
+    /// sums and into `sums` for the input gradient.
+    private func parameterGradients(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>, slices: [Int]) {
         let plane = plane
         let length = slices.reduce(0, +) * plane
         let s = sums.pointer
@@ -163,10 +169,23 @@ public struct BatchNorm2d {
             s[channels + c] = sumDyXhat
             bias.gradientSum[c] = sumDy
             weight.gradientSum[c] = sumDyXhat
-            bias.gradient[c] = Float(sumDy)
-            weight.gradient[c] = Float(sumDyXhat)
         }
-        if let communicator { try communicator.allReduceSum(UnsafeMutableBufferPointer(start: s, count: 2 * channels)) }
+    }
+
+    /// Pass two, the fused input-gradient pass: `gradInput`, and with it the gradient of
+    /// `inputBias` (the bias of the layer before, added to every value of its channel), which
+    /// is `gradInput`'s sum per channel. It is taken here, slice by slice as
+    /// `BiasGradient.sumRowsBySlice` would take it, while the values are in registers, instead
+    /// of in another pass over memory; that layer's backward then skips its bias.
+    private func inputGradient(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>,
+                               slices: [Int], inputBias: Parameter?) {
+        let plane = plane
+        let length = slices.reduce(0, +) * plane
+        let s = sums.pointer
+        let (channels, weight) = (channels, weight)
+        let slope = negativeSlope ?? 1
+        let savedMean = savedMean.pointer, savedInvStd = savedInvStd.pointer
+        let savedScale = savedScale.pointer, savedShift = savedShift.pointer
         let count = savedCount[0]
         Parallel.forEach(channels) { c in
             let g = gradInput + c * length, dy = gradOutput + c * length, x = input + c * length
@@ -184,10 +203,7 @@ public struct BatchNorm2d {
                                                            forwardScale: forwardScale, forwardShift: forwardShift, slope: slope,
                                                            scale: scale, meanDy: b, mean: m, a: a)
             }
-            if let inputBias {
-                inputBias.gradientSum[c] = sumG
-                inputBias.gradient[c] = Float(sumG)
-            }
+            inputBias?.gradientSum[c] = sumG
         }
     }
 }

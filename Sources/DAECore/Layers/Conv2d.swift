@@ -72,7 +72,7 @@ public struct Conv2d {
         if Direct3x3.applies(to: geometry) {
             Direct3x3.backward(multi: gradOutput, single: input, weight: weight, channels: outChannels, slices: slices,
                                geometry: geometry, scratch: scratch, gradSingle: gradInput)
-            if sumBiasGradient { ChannelOps.sumRowsBySlice(gradOutput, channels: outChannels, plane: plane, slices: slices, into: bias) }
+            if sumBiasGradient { BiasGradient.sumRowsBySlice(gradOutput, channels: outChannels, plane: plane, slices: slices, into: bias) }
             return
         }
         scratch.reserveColumns(for: slices, floatsPerImage: patch * plane)
@@ -86,6 +86,6 @@ public struct Conv2d {
             Im2col.multiplyAndFold(weight: weight.value, k: outChannels, source: gradOutput, images: start..<(start + size), batch: batch,
                                    geometry: geometry, col: columns, into: gradInput)
         }
-        if sumBiasGradient { ChannelOps.sumRowsBySlice(gradOutput, channels: outChannels, plane: plane, slices: slices, into: bias) }
+        if sumBiasGradient { BiasGradient.sumRowsBySlice(gradOutput, channels: outChannels, plane: plane, slices: slices, into: bias) }
     }
 }

@@ -69,7 +69,7 @@ public struct ConvTranspose2d {
             backwardByColumns(input, gradOutput: gradOutput, gradInput: gradInput, slices: slices, scratch: scratch)
         }
         if let bias, sumBiasGradient {
-            ChannelOps.sumRowsBySlice(gradOutput, channels: outChannels, plane: geometry.inputPlane, slices: slices, into: bias)
+            BiasGradient.sumRowsBySlice(gradOutput, channels: outChannels, plane: geometry.inputPlane, slices: slices, into: bias)
         }
     }
 

@@ -40,7 +40,7 @@ public struct Linear {
                       a: gradOutput + start * outFeatures, lda: outFeatures, b: input + start * inFeatures, ldb: inFeatures,
                       c: partial, ldc: inFeatures)
         }
-        ChannelOps.sumColumns(gradOutput, rows: batch, columns: outFeatures, slices: slices, into: bias)
+        BiasGradient.sumColumns(gradOutput, rows: batch, columns: outFeatures, slices: slices, into: bias)
         guard let gradInput else { return }
         let transposed = weightTransposed.pointer
         for o in 0..<outFeatures {

@@ -112,9 +112,10 @@ public final class Autoencoder {
 
     /// Backward of `mean((output - target)^2)` where the mean is over `meanOver` elements
     /// (the global batch's pixel count, so ranks with uneven batches stay exact). Writes every
-    /// parameter gradient. `gradientsReady` is called with each range of `parameters.gradients`
-    /// as soon as it is final, last layer first, so its all-reduce can start while backward goes on.
-    /// Gradients are summed over the batch one slice at a time (see `forward`).
+    /// parameter's gradient sum (`parameters.gradientSums`, summed over the batch one slice at
+    /// a time, see `forward`); `parameters.finishGradients` then makes the Float gradients.
+    /// `gradientsReady` is called with each layer's range of the sums as soon as it is final,
+    /// last layer first, so its all-reduce can start while backward goes on.
     public func backward(target: UnsafePointer<Float>, batch: Int, meanOver: Int, slices: [Int]? = nil,
                          gradientsReady: (Range<Int>) throws -> Void = { _ in }) throws {
         precondition(batch > 0 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")

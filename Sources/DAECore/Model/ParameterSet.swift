@@ -4,8 +4,8 @@ public final class ParameterSet {
     public let layout: TensorLayout
     public let values: FloatBuffer
     public let gradients: FloatBuffer
-    /// The gradients as Double sums over batch slices and ranks (see `Parameter`);
-    /// `gradients` holds their Float values.
+    /// The gradients as Double sums over batch slices and ranks: their truth (see `Parameter`).
+    /// `gradients` holds their Float values after `finishGradients`.
     public let gradientSums: DoubleBuffer
 
     public init(_ specs: [TensorSpec]) {
@@ -16,6 +16,13 @@ public final class ParameterSet {
     }
 
     public var count: Int { layout.totalCount }
+
+    /// `gradients = Float(gradientSums)`: the one place the Float gradients are made, once
+    /// the sums are final (after backward, and after their all-reduce across ranks).
+    public func finishGradients() {
+        let (sums, floats) = (gradientSums.pointer, gradients.pointer)
+        for i in 0..<count { floats[i] = Float(sums[i]) }
+    }
 
     public func parameter(_ name: String) -> Parameter {
         let range = layout.range(of: name)

@@ -54,11 +54,10 @@ public final class TrainingStep {
             try buckets.finish()
             lastCommunicationWait = Clock.seconds() - start
             try communicator.allReduceSum(lossSum.buffer)
-            let sums = model.parameters.gradientSums, gradients = model.parameters.gradients
-            for i in 0..<gradients.count { gradients[i] = Float(sums[i]) }
         } else {
             try model.backward(target: target, batch: batch, meanOver: elements, slices: slices)
         }
+        model.parameters.finishGradients()
         optimizer.update(parameters: model.parameters.values.pointer, gradients: model.parameters.gradients.pointer)
         stopRequested = lossSum[1] > 0
         return lossSum[0] / Double(elements)

@@ -50,15 +50,21 @@ func randomValues(_ count: Int, seed: UInt64, scale: Double = 1) -> [Double] {
 /// A Float32 parameter with its gradient, for feeding layers in tests.
 final class TestParameter {
     let value: FloatBuffer
-    let gradient: FloatBuffer
     let gradientSum: DoubleBuffer
+    /// The Float gradient buffer, which backward may use as scratch.
+    private let floats: FloatBuffer
     init(_ values: [Double]) {
         value = FloatBuffer(values.map(Float.init))
-        gradient = FloatBuffer(count: values.count)
+        floats = FloatBuffer(count: values.count)
         gradientSum = DoubleBuffer(count: values.count)
     }
     var parameter: Parameter {
-        Parameter(value: value.pointer, gradient: gradient.pointer, gradientSum: gradientSum.pointer, count: value.count)
+        Parameter(value: value.pointer, gradient: floats.pointer, gradientSum: gradientSum.pointer, count: value.count)
+    }
+    /// The Float gradient as `ParameterSet.finishGradients` makes it from the Double sum.
+    var gradient: FloatBuffer {
+        for i in 0..<floats.count { floats[i] = Float(gradientSum[i]) }
+        return floats
     }
 }
 

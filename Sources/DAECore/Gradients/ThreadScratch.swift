@@ -1,0 +1,37 @@
+/// Buffers of the compute threads, reused from step to step: one Float gradient partial per
+/// shard slice for `Parameter.sumOverSlices`, as large as the largest parameter; and one
+/// im2col buffer per thread for a shard slice at a time (`columns`). They grow when first
+/// needed (the first step, or a larger slice or thread count) and never shrink.
+public final class ThreadScratch {
+    private var partials = FloatBuffer(count: 1)
+    private var columnBuffers: [FloatBuffer] = []
+
+    /// Most Floats of per-slice partials a parameter may use (64 MB); a parameter that
+    /// would need more (a Linear layer of a latent size in the hundreds) sums its slices on
+    /// one thread instead.
+    static let partialBudget = 16 << 20
+
+    public init() {}
+
+    /// Room for `slices` partials of `count` values, `[slice][count]`.
+    func slicePartials(slices: Int, count: Int) -> UnsafeMutablePointer<Float> {
+        if partials.count < slices * count { partials = FloatBuffer(count: slices * count) }
+        return partials.pointer
+    }
+
+    /// Makes sure each of the threads that will visit `slices` has a column buffer of
+    /// `floatsPerImage` times the largest slice. Call before the parallel loop.
+    func reserveColumns(for slices: [Int], floatsPerImage: Int) {
+        Self.grow(&columnBuffers, workers: min(Parallel.threads, slices.count), count: floatsPerImage * (slices.max() ?? 0))
+    }
+
+    /// Thread `worker`'s column buffer (see `reserveColumns`).
+    func columns(_ worker: Int) -> UnsafeMutablePointer<Float> { columnBuffers[worker].pointer }
+
+    /// At least `workers` buffers of at least `count` values; reallocates only to grow.
+    private static func grow<Element>(_ buffers: inout [AlignedBuffer<Element>], workers: Int, count: Int) {
+        if let first = buffers.first, first.count < count { buffers.removeAll() }
+        let size = max(count, buffers.first?.count ?? 0)
+        while buffers.count < workers { buffers.append(AlignedBuffer(count: size)) }
+    }
+}
