@@ -10,10 +10,11 @@ import PackageDescription
 ///   beside the baseline (see `KernelBuild.swift`); the CPU's features (CPUID); and the
 ///   compute threads' shared slice counter (an atomic add, which Swift's standard library
 ///   offers only from macOS 15).
-/// - `DAECore`: the autoencoder's layers, model, initialisation, Adam and the `Communicator` seam.
+/// - `DAECore`: the model (built from the table in `Architecture`), its layers and kernels, one
+///   training step, Adam and the `Communicator` seam; no I/O but checkpoints.
 /// - `CMPI`, `MPIShim`: OpenMPI, and plain C wrappers for what Swift cannot import (MPI's handle macros).
 /// - `DAEDistributed`: `MPICommunicator`, the MPI implementation of `Communicator`.
-/// - `DAETraining`: the training loop of one rank (and, later, validation, checkpoints, metrics).
+/// - `DAETraining`: one rank's training loop, validation and early stopping, and the files of a run.
 /// - `DAEPictures`: PNG pictures of a run (sample grids, loss curve, latent scatter).
 /// - `DAEData`: MNIST (IDX files, download, virtual shards, sampler, noise) and synthetic digits.
 /// - `dae-dist`: the command-line program.

@@ -90,9 +90,9 @@ public final class MPICommunicator: Communicator {
     }
 
     /// Seconds a wait polls MPI (yielding between rounds) before it starts sleeping between polls.
-    /// Polling answers a collective within microseconds; a sleeping poller takes ~0.2 ms per
-    /// collective, and a step has 10 BatchNorm syncs plus the gradients' (~1.5% of a 2-rank
-    /// step on 2 cores). Only when each compute thread of the node's ranks has a processor of
+    /// Polling answers a collective within microseconds, where a sleeping poller adds its
+    /// timer's slack to each of a step's collectives (10 BatchNorm syncs plus the gradients').
+    /// Only when each compute thread of the node's ranks has a processor of
     /// its own: ranks known to share processors (`--oversubscribe`) sleep at once. Polling
     /// yields the core between rounds, so ranks sharing processors unnoticed (nodes simulated
     /// on one machine) still let each other run. Long waits (rank 0 validating) sleep after

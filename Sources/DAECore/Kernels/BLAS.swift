@@ -23,8 +23,8 @@ public enum BLAS {
         if let recorder = shapeRecorder {
             recorder(GemmShape(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc, beta: beta))
         }
-        // OpenBLAS clears C for beta 0 with a scalar store loop (5% of a training step);
-        // memset is 8 times wider. The product is then added to zeros either way: same bits.
+        // OpenBLAS clears C for beta 0 with a scalar store loop; memset is vector-wide. The
+        // product is then added to zeros either way: same bits.
         var beta = beta
         if beta == 0 {
             for row in 0..<m { (c + row * ldc).update(repeating: 0, count: n) }

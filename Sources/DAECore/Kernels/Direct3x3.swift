@@ -3,9 +3,9 @@ import CKernels
 /// 3x3 convolutions with stride 1 and padding 1 between one channel and `C` channels (the
 /// model's first convolution and last transposed convolution), computed directly.
 ///
-/// As im2col + GEMM these products have 9 rows or a depth of 9, which BLAS runs at 28-45
-/// GFLOP/s against 80-88 for the 64-channel layers (`bench --gemm-shapes`), and a 9-row
-/// column matrix streams through memory besides. Directly, each image's single-channel plane
+/// As im2col + GEMM these products have 9 rows or a depth of 9, too thin for BLAS's kernels
+/// (`bench --gemm-shapes` shows their rate), and a 9-row column matrix streams through
+/// memory besides. Directly, each image's single-channel plane
 /// is copied once into a zero-bordered buffer that stays in L1 and every tap is an 8-wide
 /// load from it. The kernels are C (`CKernels`), built for AVX-512, AVX2 + FMA and the
 /// baseline (see `KernelBuild`).

@@ -75,9 +75,9 @@ public enum Parallel {
     /// Visits the slices of a batch as `body(worker, index, first sample, samples)`. With
     /// several threads each takes the next slice as soon as it is done with one, so the
     /// threads finish together even when one starts late (a woken thread lags the caller by
-    /// tens of microseconds on a VM) or runs slower for a while: dealing them out round-robin
-    /// left one core idle for ~8% of a 2-thread step at the ends of these loops. What a body
-    /// computes must not depend on `worker` (it only picks per-thread scratch).
+    /// tens of microseconds on a VM) or runs slower for a while, where dealing them out
+    /// round-robin would leave one core idle at the end of each loop. What a body computes
+    /// must not depend on `worker` (it only picks per-thread scratch).
     @inline(__always)
     public static func forEachSlice(_ slices: [Int], _ body: (Int, Int, Int, Int) -> Void) {
         withUnsafeTemporaryAllocation(of: Int.self, capacity: slices.count) { starts in

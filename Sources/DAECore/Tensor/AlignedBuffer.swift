@@ -28,8 +28,8 @@ public final class AlignedBuffer<Element: Numeric>: @unchecked Sendable {
 
     /// Buffers of a huge page (2 MB) or more (activations, gradients, workspaces, streamed
     /// through whole by every step) get transparent huge pages where Linux offers them on
-    /// request (THP "madvise" mode): fewer TLB misses in the memory-bound passes, 3-6% faster
-    /// steps with two compute threads, for under 2 MB of rounding per buffer.
+    /// request (THP "madvise" mode): fewer TLB misses in the memory-bound passes, for under
+    /// 2 MB of rounding per buffer.
     private static var hugePage: Int { 2 << 20 }
 
     private static func allocateHugePages(byteCount: Int) -> UnsafeMutableRawPointer {
