@@ -112,3 +112,12 @@ struct RandomBatchTraining {
         try step.run(target: clean.pointer, batch: batch, globalBatch: batch, slices: slices)
     }
 }
+
+/// Runs `body` with every build of the C kernels this CPU can run (AVX-512, AVX2, baseline).
+func forEachKernelBuild(_ body: () -> Void) {
+    defer { KernelBuild.force(nil) }
+    for build in KernelBuild.runnable {
+        KernelBuild.force(build)
+        body()
+    }
+}
