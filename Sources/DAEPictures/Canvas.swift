@@ -44,12 +44,15 @@ public struct Canvas {
         }
     }
 
+    /// The side of an MNIST digit.
+    public static let digitSide = 28
+
     /// A 28 x 28 image with values in [0, 1] (1 = ink, drawn white on black as MNIST), `scale` times larger.
     public mutating func digit(_ values: ArraySlice<Float>, x: Int, y: Int, scale: Int) {
-        let base = values.startIndex
-        for row in 0..<28 {
-            for column in 0..<28 {
-                let v = UInt8(max(0, min(1, values[base + row * 28 + column])) * 255)
+        let base = values.startIndex, side = Canvas.digitSide
+        for row in 0..<side {
+            for column in 0..<side {
+                let v = UInt8(max(0, min(1, values[base + row * side + column])) * 255)
                 fill(x: x + column * scale, y: y + row * scale, width: scale, height: scale, (v, v, v))
             }
         }

@@ -4,11 +4,11 @@ import Foundation
 public enum Pictures {
     /// Three rows of digits, `[n][784]` each in [0, 1]: originals, noisy inputs, reconstructions.
     public static func samples(original: [Float], noisy: [Float], denoised: [Float], count: Int, scale: Int = 4) -> Data {
-        let gap = 2 * scale, cell = 28 * scale
+        let gap = 2 * scale, cell = Canvas.digitSide * scale, pixels = Canvas.digitSide * Canvas.digitSide
         var canvas = Canvas(width: count * (cell + gap) + gap, height: 3 * (cell + gap) + gap, background: (60, 60, 60))
         for (row, images) in [original, noisy, denoised].enumerated() {
             for i in 0..<count {
-                canvas.digit(images[(i * 784)..<((i + 1) * 784)], x: gap + i * (cell + gap), y: gap + row * (cell + gap), scale: scale)
+                canvas.digit(images[(i * pixels)..<((i + 1) * pixels)], x: gap + i * (cell + gap), y: gap + row * (cell + gap), scale: scale)
             }
         }
         return PNG.encode(width: canvas.width, height: canvas.height, channels: 3, pixels: canvas.pixels)

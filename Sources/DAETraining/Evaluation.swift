@@ -29,9 +29,10 @@ public enum Evaluation {
         var perImage = [Double](repeating: 0, count: digits.count)
         var total = 0.0
         forEachChunk(model: model, digits: digits, noise: noise, factor: factor, noiseEpoch: noiseEpoch) { start, n, clean, _ in
+            let pixels = Architecture.imagePixels
             for i in 0..<n {
-                let error = MSELoss.sumOfSquares(model.output.pointer + i * 784, target: clean + i * 784, count: 784)
-                perImage[start + i] = error / 784
+                let error = MSELoss.sumOfSquares(model.output.pointer + i * pixels, target: clean + i * pixels, count: pixels)
+                perImage[start + i] = error / Double(pixels)
                 total += error
             }
         }
@@ -46,9 +47,9 @@ public enum Evaluation {
         -> (original: [Float], noisy: [Float], output: [Float]) {
         var original = [Float](), noisy = [Float](), output = [Float]()
         forEachChunk(model: model, digits: digits, noise: noise, factor: factor, noiseEpoch: NoiseGenerator.testEpoch, limit: count) { _, n, clean, input in
-            original += UnsafeBufferPointer(start: clean, count: n * 784)
-            noisy += UnsafeBufferPointer(start: input, count: n * 784)
-            output += UnsafeBufferPointer(start: model.output.pointer, count: n * 784)
+            original += UnsafeBufferPointer(start: clean, count: n * Architecture.imagePixels)
+            noisy += UnsafeBufferPointer(start: input, count: n * Architecture.imagePixels)
+            output += UnsafeBufferPointer(start: model.output.pointer, count: n * Architecture.imagePixels)
         }
         return (original, noisy, output)
     }

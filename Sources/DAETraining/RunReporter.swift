@@ -103,7 +103,7 @@ public final class RunReporter {
 
     /// `samples/epoch-NNN.png`: 10 test digits, original / noisy (0.3) / denoised.
     public func samplePicture(epoch: Int, _ images: (original: [Float], noisy: [Float], output: [Float])) throws {
-        let count = images.original.count / 784
+        let count = images.original.count / Architecture.imagePixels
         guard count > 0 else { return }
         let path = (outDir as NSString).appendingPathComponent(String(format: "samples/epoch-%03d.png", epoch + 1))
         try AtomicFile.write(Pictures.samples(original: images.original, noisy: images.noisy, denoised: images.output, count: count), to: path)

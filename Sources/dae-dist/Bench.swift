@@ -141,7 +141,7 @@ struct Bench: ParsableCommand {
     private func printBatchAssembly(batch: Int) {
         ComputeThreads.set(1)
         let digits = SyntheticDigits.make(count: 1024, seed: 0)
-        let clean = FloatBuffer(count: batch * 784), noisy = FloatBuffer(count: batch * 784)
+        let clean = FloatBuffer(count: batch * Architecture.imagePixels), noisy = FloatBuffer(count: batch * Architecture.imagePixels)
         let noise = NoiseGenerator(seed: 0)
         var round = 0
         let seconds = Roofline.medianSeconds(repeats: 5) {
