@@ -68,8 +68,13 @@ public struct DataSplits: Sendable {
     }
 
     /// The validation hold-out: the train file's last `validationSize` images.
-    public func loadValidation() throws -> Digits {
-        let range = (trainFileCount - validationSize)..<trainFileCount
+    /// Images `part` of it (all of them when nil), indexed from the hold-out's first image.
+    public func loadValidation(part: Range<Int>? = nil) throws -> Digits {
+        let part = part ?? 0..<validationSize
+        precondition(part.lowerBound >= 0 && part.upperBound <= validationSize, "validation part \(part) outside 0..<\(validationSize)")
+        if part.isEmpty { return Digits(pixels: [], labels: [], sampleIndices: []) }
+        let first = trainFileCount - validationSize
+        let range = (first + part.lowerBound)..<(first + part.upperBound)
         switch source {
         case .mnist(let dataDir): return try Digits.load(dataDir: dataDir, split: .train, ranges: [range])
         case .synthetic(let seed, _, _): return SyntheticDigits.make(count: range.count, seed: seed, firstIndex: range.lowerBound)

@@ -27,9 +27,9 @@ extension Trainer {
     /// Call on every rank after `finished`'s last step.
     func endEpoch(_ finished: FinishedEpoch, reporter: RunReporter?) throws -> EpochDecision {
         try averageLocalRunningStatistics()
+        let validation = try validationLoss()
         var decision = EpochDecision()
         if let reporter {
-            let validation = validationLoss()
             let verdict = earlyStopping.update(validationLoss: validation)
             if case .improved = verdict { decision.insert(.improved) }
             if case .stop = verdict { decision.insert(.stop) }
@@ -62,11 +62,27 @@ extension Trainer {
     }
 
     /// Mean squared error of the model (eval mode) on the validation hold-out, inputs noised
-    /// with the fixed validation noise. Rank 0 only; no collectives.
-    public func validationLoss() -> Double {
-        guard let validation = validationSet else { return .nan }
-        return Evaluation.meanSquaredError(model: model, digits: validation, noise: noise, factor: config.noiseFactor,
-                                           noiseEpoch: NoiseGenerator.validationEpoch).mse
+    /// with the fixed validation noise. Call on every rank: each evaluates its share, and the
+    /// images' errors are all-reduced (each image's from the one rank that has it, plus zeros)
+    /// and added in image order, so the number is the one a single rank computes.
+    public func validationLoss() throws -> Double {
+        let local = Evaluation.sumsOfSquaredErrors(model: model, digits: validationSet, noise: noise, factor: config.noiseFactor,
+                                                   noiseEpoch: NoiseGenerator.validationEpoch)
+        guard communicator.size > 1 else { return Evaluation.meanSquaredError(ofSums: local) }
+        let all = DoubleBuffer(count: config.validationSize)
+        all.fill(0)
+        for (i, error) in local.enumerated() { all[validationShare.lowerBound + i] = error }
+        try communicator.allReduceSum(all.buffer)
+        return Evaluation.meanSquaredError(ofSums: all.array)
+    }
+
+    /// Rank `rank`'s share of `count` validation images: whole evaluation runs (see
+    /// `Evaluation`), contiguous, as even as runs allow.
+    static func share(of count: Int, rank: Int, worldSize: Int) -> Range<Int> {
+        let run = Autoencoder.evaluationRun
+        let runs = (count + run - 1) / run
+        let first = runs * rank / worldSize, last = runs * (rank + 1) / worldSize
+        return min(count, first * run)..<min(count, last * run)
     }
 
     /// `summary.json` and the loss curve, at the end of a run (rank 0).

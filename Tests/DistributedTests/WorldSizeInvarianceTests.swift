@@ -68,6 +68,27 @@ final class WorldSizeInvarianceTests: XCTestCase {
         }
     }
 
+    /// Every rank validates its share of the hold-out: the loss is the one a single rank
+    /// computes, bit for bit (here also with per-rank batches of 24 and 12, smaller than an
+    /// evaluation run), and a validation twice as long as the collective timeout no longer
+    /// trips the other ranks' watchdog (with rank 0 validating alone, rank 1 gave up after 2 s).
+    func testValidationIsSharedOutAndTheSameOnAnyWorldSize() throws {
+        var losses: [String] = []
+        for ranks in [1, 2, 4] {
+            let outDir = NSTemporaryDirectory() + "dae-val-\(UUID().uuidString)"
+            defer { try? FileManager.default.removeItem(atPath: outDir) }
+            let result = try MPIRun.run(ranks: ranks, ["train", "--dataset", "synthetic", "--synthetic-size", "12000", "--val-size", "10000",
+                                                       "--batch-size", "48", "--epochs", "1", "--log-every", "0",
+                                                       "--collective-timeout", "2", "--out-dir", outDir], deadline: 300)
+            XCTAssertEqual(result.status, 0, "\(ranks) ranks: \(result.output)")
+            let metrics = try String(contentsOfFile: outDir + "/metrics.jsonl", encoding: .utf8)
+            let line = try XCTUnwrap(metrics.split(separator: "\n").first { $0.contains(#""event":"validation""#) })
+            let fields = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            losses.append("\(fields["Training loss"] ?? "-") \(fields["Validation loss"] ?? "-")")
+        }
+        XCTAssertEqual(Set(losses).count, 1, "training and validation losses at 1, 2 and 4 ranks: \(losses)")
+    }
+
     /// Local BatchNorm (each rank its own batch statistics) is a different model, but it trains,
     /// and the running statistics are averaged so all ranks still agree at the end.
     func testLocalBatchNormDiffersButTrains() throws {

@@ -68,7 +68,7 @@ public final class Autoencoder {
     /// `slices` (summing to `batch`) are the groups whose statistics are summed separately
     /// and then added in Double: a step's shard slices, which makes the result independent of
     /// the world size; they are also the units the compute threads share out (`Parallel`).
-    /// Nil means one slice in training mode, and runs of 32 samples in evaluation mode.
+    /// Nil means one slice in training mode, and runs of `evaluationRun` samples in evaluation mode.
     public func forward(batch: Int, training: Bool, slices: [Int]? = nil) throws {
         precondition(batch > 0 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
         let slices = slices ?? (training ? [batch] : Autoencoder.evaluationSlices(batch: batch))
@@ -99,10 +99,15 @@ public final class Autoencoder {
         }
     }
 
-    /// Runs of 32 samples (the last shorter): fixed, so evaluation gives the same numbers
-    /// with any number of threads.
+    /// Images per slice in evaluation mode. An image's numbers depend on the slice it is
+    /// multiplied in, so evaluating in batches that are multiples of this, from the same first
+    /// image, gives the same numbers however the images are batched or shared out.
+    public static let evaluationRun = 32
+
+    /// Runs of `evaluationRun` samples (the last shorter): fixed, so evaluation gives the same
+    /// numbers with any number of threads.
     static func evaluationSlices(batch: Int) -> [Int] {
-        stride(from: 0, to: batch, by: 32).map { min(32, batch - $0) }
+        stride(from: 0, to: batch, by: evaluationRun).map { min(evaluationRun, batch - $0) }
     }
 
     /// This rank's sum of squared errors between `output` and `target` (`[N][784]`).
