@@ -144,10 +144,11 @@ public final class RunReporter {
         try checkpointSaved(kind: "best", path: bestPath, epoch: epoch, step: step)
     }
 
-    /// `checkpoints/last.safetensors`: a training state (`TrainingState.encode`) to resume from.
-    public func saveTrainingState(_ data: Data, epoch: Int, step: Int) throws {
+    /// `checkpoints/last.safetensors`: a training state (`TrainingState.encode`) to resume
+    /// from; `logged` adds its line to `metrics.jsonl`.
+    public func saveTrainingState(_ data: Data, epoch: Int, step: Int, logged: Bool = true) throws {
         try AtomicFile.write(data, to: lastPath)
-        try checkpointSaved(kind: "last", path: lastPath, epoch: epoch, step: step)
+        if logged { try checkpointSaved(kind: "last", path: lastPath, epoch: epoch, step: step) }
     }
 
     private func checkpointSaved(kind: String, path: String, epoch: Int, step: Int) throws {

@@ -100,6 +100,16 @@ public final class Trainer {
     /// and writes the files; `onLog` hears logged steps on every rank.
     @discardableResult
     public func run(reporter: RunReporter? = nil, onLog: (StepLog) -> Void = { _ in }) throws -> Outcome {
+        do {
+            return try runEpochs(reporter: reporter, onLog: onLog)
+        } catch where reporter != nil {
+            saveStateAfterWriteFailure(error, reporter: reporter!)
+            throw error
+        }
+    }
+
+    /// The epoch loop of `run`.
+    private func runEpochs(reporter: RunReporter?, onLog: (StepLog) -> Void) throws -> Outcome {
         let runStart = Clock.seconds()
         stepsAtStart = globalStep
         logMeter = LogMeter(since: runStart)
@@ -183,14 +193,35 @@ public final class Trainer {
     /// Call on every rank: with local BatchNorm the ranks first average their running statistics.
     public func saveLast(_ reporter: RunReporter?) throws {
         try averageLocalRunningStatistics()
-        try reporter.map(writeLast)
+        if let reporter { try writeLast(reporter) }
     }
 
     /// Rank 0's half of `saveLast`, for when the statistics are already averaged.
-    func writeLast(_ reporter: RunReporter) throws {
+    func writeLast(_ reporter: RunReporter, logged: Bool = true) throws {
         try reporter.saveTrainingState(TrainingState.encode(model: model, optimizer: step.optimizer, position: position,
                                                             earlyStopping: earlyStopping, config: config, worldSize: communicator.size),
-                                       epoch: position.epoch, step: globalStep)
+                                       epoch: position.epoch, step: globalStep, logged: logged)
+    }
+
+    /// When a file of the run could not be written (a full disk, an I/O error), rank 0 still
+    /// tries to save the training state (another, usually larger, file: it may fit where a
+    /// picture did not), so the run can resume once there is room. Files are written between
+    /// steps, so the state is a whole step's.
+    private func saveStateAfterWriteFailure(_ error: Error, reporter: RunReporter) {
+        let failed: String
+        switch error {
+        case let error as AtomicFileError: failed = error.path
+        case TrainingError.cannotWrite(let path, _): failed = path
+        default: return
+        }
+        guard failed != reporter.lastPath else { return }
+        do {
+            try writeLast(reporter, logged: false)
+            reporter.say("dae-dist: the training state after step \(globalStep) is saved in \(reporter.lastPath); "
+                         + "once there is room, continue with --resume auto --out-dir \(reporter.outDir)")
+        } catch {
+            reporter.say("dae-dist: the training state could not be saved either: \(error)")
+        }
     }
 
     /// With `--bn local`, each rank's running statistics are its own: before they are saved or

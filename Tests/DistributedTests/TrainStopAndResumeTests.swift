@@ -68,6 +68,24 @@ final class TrainStopAndResumeTests: XCTestCase {
         XCTAssertTrue(result.output.contains("metrics.jsonl") && result.output.contains("No space left on device"), result.output)
     }
 
+    /// A file that cannot be written mid-run (here the first sample picture, whose path is
+    /// taken by a folder) ends the run with exit 1 naming it, after saving the training state,
+    /// from which the run continues once the obstacle is gone.
+    func testAWriteFailureMidRunSavesTheStateFirst() throws {
+        let out = temporaryDirectory()
+        let blocked = out + "/samples/epoch-001.png"
+        try FileManager.default.createDirectory(atPath: blocked + "/in-the-way", withIntermediateDirectories: true)
+        let common = ["train"] + small + ["--epochs", "2", "--log-every", "0", "--out-dir", out]
+        let failed = try runDirect(common)
+        XCTAssertEqual(failed.status, 1, failed.output)
+        XCTAssertTrue(failed.output.contains(blocked), failed.output)
+        XCTAssertTrue(failed.output.contains("the training state after step 25 is saved"), failed.output)
+        try FileManager.default.removeItem(atPath: blocked)
+        let resumed = try runDirect(common + ["--resume", "auto"])
+        XCTAssertEqual(resumed.status, 0, resumed.output)
+        XCTAssertTrue(resumed.output.contains("resuming from") && resumed.output.contains("epoch 2, step 25"), resumed.output)
+    }
+
     /// One run per --out-dir: a second training into a folder a running one holds is refused,
     /// naming the holder; after the holder is killed the next run takes the folder over,
     /// saying so, and removes the temporary files a killed write left.
