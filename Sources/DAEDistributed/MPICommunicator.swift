@@ -28,8 +28,10 @@ public final class MPICommunicator: Communicator {
     /// Bytes a broadcast sends per MPI call: MPI counts are 32-bit, and a training state to
     /// resume from may be larger than 2 GiB. (The self-test makes it small to exercise it.)
     public var broadcastPiece = 1 << 30
-    /// How many ranks share this rank's node, and the node's processors.
+    /// How many ranks share this rank's node, this rank's place among them (0 is the node's
+    /// first rank), and the node's processors.
     public let ranksOnNode: Int
+    public let rankOnNode: Int
     private let processorsOnNode: Int
     /// What each in-flight request is, for the watchdog's message.
     private var operations = [StaticString](repeating: "", count: 256)
@@ -39,12 +41,13 @@ public final class MPICommunicator: Communicator {
 
     /// Initialises MPI (once per process).
     public init(timeout: Double) throws {
-        var rank: Int32 = 0, size: Int32 = 0, nodeSize: Int32 = 1
-        let status = dae_mpi_init(&rank, &size, &nodeSize)
+        var rank: Int32 = 0, size: Int32 = 0, nodeSize: Int32 = 1, nodeRank: Int32 = 0
+        let status = dae_mpi_init(&rank, &size, &nodeSize, &nodeRank)
         guard status == 0 else { throw MPIError(rank: -1, operation: "MPI_Init", message: MPICommunicator.errorText(status)) }
         self.rank = Int(rank)
         self.size = Int(size)
         self.ranksOnNode = Int(nodeSize)
+        self.rankOnNode = Int(nodeRank)
         self.processorsOnNode = ComputeThreads.processorsOnline
         self.timeout = timeout
     }
@@ -147,6 +150,12 @@ public enum Communicators {
     /// How many ranks share this process's node: 1 without MPI.
     public static func ranksOnNode(_ communicator: Communicator) -> Int {
         (communicator as? MPICommunicator)?.ranksOnNode ?? 1
+    }
+
+    /// Whether this process is its node's first rank (the one that fetches the node's data):
+    /// always without MPI.
+    public static func firstOnNode(_ communicator: Communicator) -> Bool {
+        ((communicator as? MPICommunicator)?.rankOnNode ?? 0) == 0
     }
 
     /// Ends MPI cleanly when it is in use.

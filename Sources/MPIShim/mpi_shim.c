@@ -14,7 +14,7 @@ int dae_mpi_launched(void) {
     return getenv("OMPI_COMM_WORLD_SIZE") != NULL || getenv("PMI_SIZE") != NULL || getenv("PMIX_RANK") != NULL;
 }
 
-int dae_mpi_init(int *rank, int *size, int *node_size) {
+int dae_mpi_init(int *rank, int *size, int *node_size, int *node_rank) {
     int provided = 0;
     int status = MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
     if (status != MPI_SUCCESS) return status;
@@ -28,6 +28,7 @@ int dae_mpi_init(int *rank, int *size, int *node_size) {
     status = MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, *rank, MPI_INFO_NULL, &node);
     if (status != MPI_SUCCESS) return status;
     status = MPI_Comm_size(node, node_size);
+    if (status == MPI_SUCCESS) status = MPI_Comm_rank(node, node_rank);
     MPI_Comm_free(&node);
     return status;
 }

@@ -10,8 +10,7 @@ struct Download: ParsableCommand {
     @Option(name: .customLong("data-dir"), help: "Where the MNIST files go (env DAE_DATA_DIR).")
     var dataDir: String = DataOptions.defaultDataDir
 
-    @Option(name: .customLong("mirror"), help: "A base URL holding the *-ubyte.gz files; repeat to try several in order (default: the public MNIST mirrors).")
-    var mirrors: [String] = []
+    @OptionGroup var mirrors: MirrorOptions
 
     @Option(help: "Seconds to wait for a mirror to answer.")
     var timeout: Double = 60
@@ -21,7 +20,7 @@ struct Download: ParsableCommand {
     }
 
     func run() throws {
-        let downloader = MNISTDownloader(mirrors: mirrors.isEmpty ? MNISTDownloader.defaultMirrors : mirrors, timeout: timeout)
+        let downloader = MNISTDownloader(mirrors: mirrors.list, timeout: timeout)
         do {
             try downloader.download(into: dataDir) { print($0) }
         } catch let error as DataError {
@@ -31,3 +30,11 @@ struct Download: ParsableCommand {
     }
 }
 
+/// `--mirror`, for `download` and for `train`'s download of missing files.
+struct MirrorOptions: ParsableArguments {
+    @Option(name: .customLong("mirror"), help: "A base URL holding the *-ubyte.gz files; repeat to try several in order (default: the public MNIST mirrors).")
+    var mirrors: [String] = []
+
+    /// The mirrors to try, in order.
+    var list: [String] { mirrors.isEmpty ? MNISTDownloader.defaultMirrors : mirrors }
+}

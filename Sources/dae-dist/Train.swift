@@ -14,6 +14,7 @@ struct Train: ParsableCommand {
     @OptionGroup var data: DataOptions
     @Flag(inversion: .prefixedNo, help: "Download MNIST into --data-dir when it is missing (rank 0 downloads, the others wait).")
     var download = true
+    @OptionGroup var mirrors: MirrorOptions
     @OptionGroup var training: TrainingOptions
     @Option(name: .customLong("collective-timeout"), help: "Seconds a collective may wait before the job is aborted.")
     var collectiveTimeout: Double = 300
@@ -106,19 +107,28 @@ struct Train: ParsableCommand {
         return "runs/\(formatter.string(from: Date()))-\(runName)"
     }
 
-    /// MNIST from --data-dir (rank 0 downloads it first when allowed and missing), or synthetic digits.
+    /// MNIST from --data-dir, or synthetic digits. The first rank of each node checks the
+    /// node's data directory and, when allowed, downloads what is missing (hosts need not
+    /// share a file system) while the node's other ranks wait; then every rank checks its
+    /// files, and one that still lacks them names its host. All ranks learn whether any failed.
     private func resolveDataset(_ communicator: Communicator) throws -> DatasetSource {
         let source = data.source(seed: training.seed)
         guard case .mnist(let dataDir) = source else { return source }
-        var failure = [UInt8](repeating: 0, count: 1)
-        if communicator.rank == 0 && !MNISTFiles.allPresent(dataDir: dataDir) && download {
-            do { try MNISTDownloader().download(into: dataDir) { print("dae-dist: \($0)") } } catch {
-                FileHandle.standardError.write(Data("dae-dist: \(userMessage(error))\n".utf8))
-                failure[0] = 1
+        let failures = DoubleBuffer(count: 1), host = ProcessInfo.processInfo.hostName
+        failures[0] = 0
+        if Communicators.firstOnNode(communicator) && !MNISTFiles.allPresent(dataDir: dataDir) && download {
+            do { try MNISTDownloader(mirrors: mirrors.list).download(into: dataDir) { print("dae-dist: \(host): \($0)") } } catch {
+                FileHandle.standardError.write(Data("dae-dist: \(host): \(userMessage(error))\n".utf8))
+                failures[0] = 1
             }
         }
-        try failure.withUnsafeMutableBytes { try communicator.broadcast($0, root: 0) }
-        if failure[0] != 0 { throw ExitCode(1) }
+        try communicator.allReduceSum(failures.buffer)  // the node's other ranks wait for its download here
+        if failures[0] == 0 && communicator.size > 1 && !MNISTFiles.allPresent(dataDir: dataDir) {
+            FileHandle.standardError.write(Data("dae-dist: rank \(communicator.rank) on \(host) is missing MNIST files in \(dataDir); put them there on every host, or let the node's first rank download them (--download)\n".utf8))
+            failures[0] = 1
+        }
+        if communicator.size > 1 { try communicator.allReduceSum(failures.buffer) }
+        if failures[0] != 0 { throw ExitCode(1) }
         return source
     }
 }

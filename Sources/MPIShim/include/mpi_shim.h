@@ -14,7 +14,7 @@
 /// Whether this process was started by an MPI launcher (mpirun / srun with PMI).
 int dae_mpi_launched(void);
 /// Initialises MPI; `node_size` is how many ranks share this rank's node (memory).
-int dae_mpi_init(int *rank, int *size, int *node_size);
+int dae_mpi_init(int *rank, int *size, int *node_size, int *node_rank);
 int dae_mpi_finalize(void);
 int dae_mpi_initialized(void);
 
