@@ -19,6 +19,7 @@ import PackageDescription
 /// - `DAEData`: MNIST (IDX files, download, virtual shards, sampler, noise) and synthetic digits.
 /// - `dae-dist`: the command-line program.
 /// - `CAllocationCounter` (tests only): counts heap allocations, to check that a step makes none.
+/// - `LoopbackMirror` (tests only): a local HTTP server standing in for an MNIST mirror.
 let package = Package(
     name: "dae-dist",
     platforms: [.macOS(.v13)],
@@ -90,6 +91,10 @@ let package = Package(
             name: "CAllocationCounter",
             path: "Tests/CAllocationCounter"
         ),
+        .target(
+            name: "LoopbackMirror",
+            path: "Tests/LoopbackMirror"
+        ),
         .testTarget(
             name: "DAECoreTests",
             dependencies: ["DAECore", "CAllocationCounter"],
@@ -97,11 +102,11 @@ let package = Package(
         ),
         .testTarget(
             name: "DAEDataTests",
-            dependencies: ["DAEData", "CAllocationCounter"]
+            dependencies: ["DAEData", "CAllocationCounter", "LoopbackMirror"]
         ),
         .testTarget(
             name: "DistributedTests",
-            dependencies: ["dae-dist", "DAECore"]
+            dependencies: ["dae-dist", "DAECore", "LoopbackMirror"]
         ),
     ]
 )

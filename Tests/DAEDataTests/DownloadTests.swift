@@ -1,5 +1,6 @@
 import DAEData
 import Foundation
+import LoopbackMirror
 import XCTest
 
 /// Checksum-verified download against a loopback HTTP server serving the official files.
@@ -10,31 +11,11 @@ final class DownloadTests: XCTestCase {
         XCTAssertEqual(MD5.hex(Array(String(repeating: "a", count: 1000).utf8)), "cabe45dcc9ae5b66ba86600cca6b8ba8")
     }
 
-    /// `python3 -m http.server` on 127.0.0.1 serving `directory`; skipped when python3 is absent.
-    private func serve(_ directory: String) throws -> (process: Process, base: String) {
-        guard let python = ["/usr/bin/python3", "/usr/local/bin/python3"].first(where: { FileManager.default.isExecutableFile(atPath: $0) })
-            ?? (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map({ "\($0)/python3" })
-                .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw XCTSkip("python3 is not installed; skipping the loopback download test")
-        }
-        for attempt in 0..<5 {
-            let port = 20000 + Int.random(in: 0..<20000)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: python)
-            process.arguments = ["-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", directory]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let base = "http://127.0.0.1:\(port)/"
-            for _ in 0..<50 {
-                if (try? MNISTDownloader(mirrors: [base], timeout: 1).probe(base)) == true { return (process, base) }
-                if !process.isRunning { break }
-                usleep(100_000)
-            }
-            process.terminate()
-            _ = attempt
-        }
-        throw XCTSkip("could not start a loopback HTTP server")
+    /// A loopback mirror of `directory`, stopped after the test; skipped when python3 is absent.
+    private func serve(_ directory: String) throws -> (server: LoopbackMirror, base: String) {
+        guard let mirror = LoopbackMirror(serving: directory) else { throw XCTSkip("could not start a loopback HTTP server (python3)") }
+        addTeardownBlock { mirror.stop() }
+        return (mirror, mirror.base)
     }
 
     private func temporaryDirectory() throws -> String {
@@ -50,7 +31,7 @@ final class DownloadTests: XCTestCase {
         let official = TestShared.path("data/mnist-t10k")
         guard FileManager.default.fileExists(atPath: official) else { throw XCTSkip("\(official) is absent; skipping") }
         let (server, base) = try serve(official)
-        defer { server.terminate() }
+        defer { server.stop() }
         let destination = try temporaryDirectory()
         // The first mirror is dead: the downloader moves on to the next.
         var log: [String] = []
@@ -144,7 +125,7 @@ final class DownloadTests: XCTestCase {
         data[data.count / 2] ^= 0xFF
         FileManager.default.createFile(atPath: corrupted + "/t10k-labels-idx1-ubyte.gz", contents: data)
         let (server, base) = try serve(corrupted)
-        defer { server.terminate() }
+        defer { server.stop() }
         let destination = try temporaryDirectory()
         XCTAssertThrowsError(try MNISTDownloader(mirrors: [base], timeout: 5).download(into: destination, files: ["t10k-labels-idx1-ubyte.gz"])) { error in
             let message = "\(error)"

@@ -1,4 +1,5 @@
 import Foundation
+import LoopbackMirror
 import XCTest
 
 /// The data of hosts that share no file system: the first rank of each node fetches what its
@@ -25,22 +26,9 @@ final class DataOnEveryNodeTests: XCTestCase {
     private func mirror() throws -> String {
         let t10k = shared + "/mnist-t10k"
         guard FileManager.default.fileExists(atPath: t10k + "/t10k-images-idx3-ubyte.gz") else { throw XCTSkip("\(t10k) is absent") }
-        guard let python = ["/usr/bin/python3", "/usr/local/bin/python3"].first(where: FileManager.default.isExecutableFile) else {
-            throw XCTSkip("no python3 to serve the loopback mirror")
-        }
-        let port = 20_000 + Int(getpid() % 20_000)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: python)
-        server.arguments = ["-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", t10k]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        addTeardownBlock { server.terminate(); server.waitUntilExit() }
-        let address = "http://127.0.0.1:\(port)/"
-        for _ in 0..<50 where (try? Data(contentsOf: URL(string: address + "t10k-labels-idx1-ubyte.gz")!)) == nil {
-            usleep(100_000)
-        }
-        return address
+        guard let mirror = LoopbackMirror(serving: t10k) else { throw XCTSkip("could not start a loopback HTTP server (python3)") }
+        addTeardownBlock { mirror.stop() }
+        return mirror.base
     }
 
     func testTheFirstRankOfTheNodeDownloadsWhatItLacks() throws {
