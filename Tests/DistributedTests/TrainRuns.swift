@@ -1,3 +1,4 @@
+import DAECore
 import Foundation
 import XCTest
 
@@ -5,6 +6,14 @@ import XCTest
 enum TrainRuns {
     /// A small synthetic run: 1,200 training images, batch 48 (25 steps per epoch).
     static let small = ["--dataset", "synthetic", "--synthetic-size", "1400", "--val-size", "200", "--batch-size", "48", "--log-every", "5"]
+
+    /// The float32 tensors of a safetensors file, by name.
+    static func tensors(_ path: String) throws -> [String: [Float]] {
+        let file = try SafeTensors.read(path: path)
+        var out: [String: [Float]] = [:]
+        for (name, entry) in file.entries where entry.dtype == .float32 { out[name] = try file.floats(name) }
+        return out
+    }
 }
 
 extension XCTestCase {

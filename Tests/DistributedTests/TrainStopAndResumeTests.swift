@@ -6,13 +6,6 @@ import XCTest
 final class TrainStopAndResumeTests: XCTestCase {
     private let small = TrainRuns.small
 
-    private func tensors(_ path: String) throws -> [String: [Float]] {
-        let file = try SafeTensors.read(path: path)
-        var out: [String: [Float]] = [:]
-        for (name, entry) in file.entries where entry.dtype == .float32 { out[name] = try file.floats(name) }
-        return out
-    }
-
     /// Stopped and resumed (25 steps per epoch: stopped in epoch 2, resumed across its end)
     /// ends with the same parameters, Adam moments and running statistics as a run that never
     /// stopped, bitwise, on the same world size and when resumed on 2 ranks.
@@ -24,8 +17,8 @@ final class TrainStopAndResumeTests: XCTestCase {
         let again = try runDirect(["train"] + common + ["--max-steps", "55", "--out-dir", stopped, "--resume", "auto"])
         XCTAssertEqual(again.status, 0, again.output)
         XCTAssertTrue(again.output.contains("resuming from"), again.output)
-        let reference = try tensors(straight + "/checkpoints/last.safetensors")
-        XCTAssertEqual(try tensors(stopped + "/checkpoints/last.safetensors"), reference, "same world size: bitwise")
+        let reference = try TrainRuns.tensors(straight + "/checkpoints/last.safetensors")
+        XCTAssertEqual(try TrainRuns.tensors(stopped + "/checkpoints/last.safetensors"), reference, "same world size: bitwise")
         // The loss curve of the resumed run covers the epochs before the stop too.
         func lossHistory(_ out: String) throws -> [[String: Double]] {
             let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as? [String: Any]
@@ -37,7 +30,7 @@ final class TrainStopAndResumeTests: XCTestCase {
         XCTAssertEqual(try runDirect(["train"] + common + ["--max-steps", "30", "--out-dir", moved]).status, 0)
         let twoRanks = try MPIRun.run(ranks: 2, ["train"] + common + ["--max-steps", "55", "--out-dir", moved, "--resume", "auto"], deadline: 300)
         XCTAssertEqual(twoRanks.status, 0, twoRanks.output)
-        XCTAssertEqual(try tensors(moved + "/checkpoints/last.safetensors"), reference, "resumed on 2 ranks: bitwise")
+        XCTAssertEqual(try TrainRuns.tensors(moved + "/checkpoints/last.safetensors"), reference, "resumed on 2 ranks: bitwise")
     }
 
     /// Resuming with a setting that shapes the trajectory changed is refused, naming the
