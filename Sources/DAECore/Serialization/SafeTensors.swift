@@ -115,7 +115,7 @@ public struct SafeTensors {
         let entry = try entry(name)
         guard entry.dtype == .float32 else { throw SafeTensorsError.mismatch(path: source, name: name, reason: "dtype \(entry.dtype.rawValue), expected F32") }
         var values = [Float](repeating: 0, count: entry.count)
-        values.withUnsafeMutableBytes { copyBytes(entry, into: $0.baseAddress!) }
+        values.withUnsafeMutableBytes { if let start = $0.baseAddress { copyBytes(entry, into: start) } }  // none for a 0-element tensor
         return values
     }
 
@@ -123,7 +123,7 @@ public struct SafeTensors {
         let entry = try entry(name)
         guard entry.dtype == .int64 else { throw SafeTensorsError.mismatch(path: source, name: name, reason: "dtype \(entry.dtype.rawValue), expected I64") }
         var values = [Int64](repeating: 0, count: entry.count)
-        values.withUnsafeMutableBytes { copyBytes(entry, into: $0.baseAddress!) }
+        values.withUnsafeMutableBytes { if let start = $0.baseAddress { copyBytes(entry, into: start) } }
         return values.map { Int64(littleEndian: $0) }
     }
 

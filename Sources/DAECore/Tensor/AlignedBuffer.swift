@@ -43,7 +43,7 @@ public final class AlignedBuffer<Element: Numeric>: @unchecked Sendable {
 
     public convenience init(_ values: [Element]) {
         self.init(count: values.count)
-        values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }
+        values.withUnsafeBufferPointer { if let start = $0.baseAddress { pointer.update(from: start, count: values.count) } }
     }
 
     deinit { pointer.deallocate() }

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Fault injection: runs dae-dist against hostile files, flags, servers, disks, signals and
+# dying ranks, and checks each outcome (exit status, the message, seconds to exit, peak
+# memory). Prints a table; exits 1 if any fault gave another outcome than the expected one.
+#   bench/faults.sh                 # uses .build/release/dae-dist (or $DAE_DIST_BINARY)
+# Needs python3 (to craft files and misbehaving servers) and mpirun; ../shared/data/mnist-mini
+# is used when present. As root, OpenMPI's consent is given here, not in the program.
+set -uo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bin=${DAE_DIST_BINARY:-$root/.build/release/dae-dist}
+mini="$root/../shared/data/mnist-mini"
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+mpirun=(mpirun --oversubscribe --bind-to none)
+small=(--dataset synthetic --synthetic-size 1400 --val-size 200 --batch-size 48 --log-every 0)
+failures=0
+printf '| fault | expected | exit | seconds to exit | peak MB | outcome |\n|---|---|---:|---:|---:|---|\n'
+
+# measure TIMEFILE COMMAND...: runs the command (at most 120 s) and writes "seconds peak-KB" of
+# it and its children to TIMEFILE; returns its status.
+measure() {
+  python3 -c '
+import resource, subprocess, sys, time
+start = time.time()
+status = subprocess.call(["timeout", "120"] + sys.argv[2:])
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+open(sys.argv[1], "w").write("%.2f %d\n" % (time.time() - start, peak))
+sys.exit(status)' "$@"
+}
+
+# check NAME EXPECTED_STATUS EXPECTED_TEXT -- COMMAND...: runs it, records time and peak RSS,
+# and checks the status and that the output contains the text.
+check() {
+  local name=$1 want=$2 text=$3; shift 4
+  local out="$work/out.$RANDOM"
+  measure "$out.time" "$@" > "$out" 2>&1
+  local status=$?
+  report "$name" "$want" "$text" "$status" "$(cat "$out.time" 2>/dev/null | tail -1)" "$out"
+}
+
+# report NAME EXPECTED_STATUS EXPECTED_TEXT STATUS "SECONDS KB" OUTPUT_FILE
+report() {
+  local name=$1 want=$2 text=$3 status=$4 measured=$5 out=$6
+  local seconds=${measured% *} kb=${measured#* }
+  local verdict="as expected"
+  if [ "$status" != "$want" ] || ! grep -qF -- "$text" "$out"; then
+    verdict="UNEXPECTED: $(grep -v '^$' "$out" | grep -v -- '---' | head -2 | tr '\n' ' ' | cut -c1-160)"
+    failures=$((failures + 1))
+  fi
+  printf '| %s | %s, "%s" | %s | %s | %s | %s |\n' "$name" "$want" "$text" "$status" "$seconds" "$((${kb:-0} / 1024))" "$verdict"
+}
+
+# A data folder: mnist-mini's training files (or none), the test files as the case makes them.
+data_with() {
+  local dir="$work/data.$RANDOM"; mkdir -p "$dir"
+  if [ -d "$mini" ]; then cp "$mini"/train-* "$dir"/; fi
+  echo "$dir"
+}
+"$bin" init --output "$work/init.safetensors" > /dev/null
+
+# --- files ---
+dir=$(data_with); python3 - "$dir" <<'EOF'
+import struct, sys
+open(sys.argv[1] + "/t10k-images-idx3-ubyte", "wb").write(struct.pack(">IIII", 2051, 4_000_000_000, 28, 28) + bytes(784 * 10))
+open(sys.argv[1] + "/t10k-labels-idx1-ubyte", "wb").write(struct.pack(">II", 2049, 4_000_000_000) + bytes(10))
+EOF
+check "image header claims 4e9 images (file holds 10)" 1 "truncated" -- "$bin" evaluate --checkpoint "$work/init.safetensors" --data-dir "$dir"
+
+dir=$(data_with); python3 - "$dir" <<'EOF'
+import gzip, struct, sys, zlib
+# A valid header for 10 images, then 256 MB of zeros: a gzip bomb of about 250 KB.
+compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+with open(sys.argv[1] + "/t10k-images-idx3-ubyte.gz", "wb") as f:
+    f.write(compressor.compress(struct.pack(">IIII", 2051, 10, 28, 28)))
+    block = bytes(1 << 20)
+    for _ in range(256): f.write(compressor.compress(block))
+    f.write(compressor.flush())
+open(sys.argv[1] + "/t10k-labels-idx1-ubyte", "wb").write(struct.pack(">II", 2049, 10) + bytes(10))
+EOF
+check "gzip bomb (header says 10 images, inflates to 256 MB)" 1 "longer than its header says" -- "$bin" evaluate --checkpoint "$work/init.safetensors" --data-dir "$dir"
+
+dir=$(data_with); python3 - "$dir" <<'EOF'
+import struct, sys
+open(sys.argv[1] + "/t10k-images-idx3-ubyte", "wb").write(struct.pack(">IIII", 2051, 0, 28, 28))
+open(sys.argv[1] + "/t10k-labels-idx1-ubyte", "wb").write(struct.pack(">II", 2049, 0))
+EOF
+check "empty test set" 1 "holds no images" -- "$bin" evaluate --checkpoint "$work/init.safetensors" --data-dir "$dir"
+check "evaluate --limit 0" 64 "--limit must be at least 1" -- "$bin" evaluate --checkpoint "$work/init.safetensors" --dataset synthetic --limit 0
+
+# --- flags ---
+check "--latent-dim 1000000000" 64 "--latent-dim must be at most 4096" -- "$bin" train "${small[@]}" --latent-dim 1000000000
+check "--synthetic-size 4000000000" 64 "--synthetic-size must be between 1 and 1000000" -- "$bin" train --dataset synthetic --synthetic-size 4000000000
+check "--batch-size below --shards" 64 "--shards (24)" -- "$bin" train "${small[@]}" --batch-size 10
+
+# --- checkpoints ---
+run="$work/run.resume"; "$bin" train "${small[@]}" --max-steps 3 --out-dir "$run" > /dev/null 2>&1
+python3 - "$run/checkpoints/last.safetensors" "$work/huge-epoch.safetensors" <<'EOF'
+import json, struct, sys
+raw = open(sys.argv[1], "rb").read(); n = struct.unpack("<Q", raw[:8])[0]
+header = json.loads(raw[8:8 + n]); header["__metadata__"]["epoch"] = str(2**63 - 1)
+text = json.dumps(header).encode(); text += b" " * (-len(text) % 8)
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(text)) + text + raw[8 + n:])
+EOF
+check "resume state with epoch 2^63-1" 1 "cannot resume" -- "$bin" train "${small[@]}" --resume "$work/huge-epoch.safetensors" --out-dir "$work/run.huge"
+head -c 1000 "$run/checkpoints/last.safetensors" > "$work/cut.safetensors"
+check "resume state cut to 1000 bytes" 1 "not a valid safetensors file" -- "$bin" train "${small[@]}" --resume "$work/cut.safetensors" --out-dir "$work/run.cut"
+
+# --- disks ---
+run="$work/run.full"; mkdir -p "$run"; ln -s /dev/full "$run/metrics.jsonl"
+check "metrics.jsonl on a full disk" 1 "No space left on device" -- "$bin" train "${small[@]}" --max-steps 2 --out-dir "$run"
+run="$work/run.blocked"; mkdir -p "$run/samples/epoch-001.png/x"
+check "picture path blocked mid-run (state saved first)" 1 "the training state after step 25 is saved" -- "$bin" train "${small[@]}" --epochs 2 --out-dir "$run"
+
+# --- a run directory in use ---
+run="$work/run.twice"; "$bin" train "${small[@]}" --epochs 50 --out-dir "$run" > /dev/null 2>&1 & first=$!
+while [ ! -f "$run/config.json" ]; do sleep 0.1; done
+check "second run into a busy --out-dir" 1 "another training is running into this folder" -- "$bin" train "${small[@]}" --out-dir "$run"
+kill -KILL $first 2>/dev/null; wait $first 2>/dev/null
+
+# --- the network ---
+python3 - > "$work/port" 2>/dev/null <<'EOF' &
+import socket, sys, time
+server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("127.0.0.1", 0)); server.listen(8); print(server.getsockname()[1], flush=True)
+deadline = time.time() + 100
+while time.time() < deadline:
+    connection, _ = server.accept(); connection.recv(65536)
+    try:
+        if connection.getsockname()[1] and len(sys.argv) < 2:
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4542\r\n\r\n")
+            for _ in range(200): connection.sendall(b"x"); time.sleep(0.5)
+    except OSError: pass
+    connection.close()
+EOF
+while [ ! -s "$work/port" ]; do sleep 0.1; done
+check "download mirror drips 1 byte / 0.5 s, --timeout 2" 1 "timed out after 2 s" -- "$bin" download --mirror "http://127.0.0.1:$(cat "$work/port")/" --timeout 2 --data-dir "$work/dl.drip"
+check "download mirror that does not answer" 1 "could not download" -- "$bin" download --mirror "http://127.0.0.1:9/" --timeout 2 --data-dir "$work/dl.dead"
+
+# --- dying and stuck ranks ---
+ranks_of() {  # the dae-dist processes whose command line names $1
+  for proc in /proc/[0-9]*; do
+    [ "$(cat "$proc/comm" 2>/dev/null)" = dae-dist ] && tr '\0' ' ' < "$proc/cmdline" 2>/dev/null | grep -q -- "$1" && echo "${proc#/proc/}"
+  done
+}
+signal_rank() {  # signal_rank SIGNAL OUT_DIR: at the run's first checkpoint, signals its last rank; notes when
+  while [ ! -f "$2/checkpoints/last.safetensors" ]; do sleep 0.1; done
+  date +%s.%N > "$2.signalled"
+  kill "-$1" "$(ranks_of "$2" | tail -1)"
+}
+# since FILE: seconds from the time in FILE to now, and a peak of 0 (not measured here).
+since() { awk -v now="$(date +%s.%N)" -v then="$(cat "$1")" 'BEGIN { printf "%.2f 0", now - then }'; }
+for fault in "KILL 137 exited on signal 9" "STOP 3 no progress for 3 s"; do
+  read -r sig want text <<< "$fault"
+  run="$work/run.$sig"; out="$work/out.$sig"
+  ( signal_rank "$sig" "$run" ) & signaller=$!
+  timeout 120 "${mpirun[@]}" -n 2 "$bin" train "${small[@]}" --epochs 50 --checkpoint-every 5 --collective-timeout 3 --out-dir "$run" > "$out" 2>&1
+  status=$?; wait $signaller
+  report "a rank SIG$sig-ed mid-run, --collective-timeout 3" "$want" "$text" $status "$(since "$run.signalled")" "$out"
+  for pid in $(ranks_of "$run"); do kill -KILL "$pid" 2>/dev/null; done
+done
+
+run="$work/run.term"; out="$work/out.term"
+NP=2 "$root/launch/train" "${small[@]}" --epochs 50 --checkpoint-every 5 --out-dir "$run" > "$out" 2>&1 & launcher=$!
+while [ ! -f "$run/checkpoints/last.safetensors" ]; do sleep 0.1; done
+date +%s.%N > "$run.signalled"; kill -TERM $launcher; wait $launcher; status=$?
+report "SIGTERM to launch/train" 130 "stopped by SIGTERM" $status "$(since "$run.signalled")" "$out"
+
+check "validation 10000 images, --collective-timeout 2, 2 ranks" 0 "ranks agree" -- "${mpirun[@]}" -n 2 "$bin" train --dataset synthetic --synthetic-size 12000 --val-size 10000 --batch-size 48 --epochs 1 --log-every 0 --collective-timeout 2 --out-dir "$work/run.val"
+
+echo
+if [ "$failures" -gt 0 ]; then echo "faults.sh: $failures unexpected outcome(s)"; exit 1; fi
+echo "faults.sh: every fault gave the expected outcome"
