@@ -11,6 +11,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
     case corruptGzip(path: String, reason: String)
     case countMismatch(images: String, imageCount: Int, labels: String, labelCount: Int)
     case empty(path: String)
+    /// A label outside 0-9: not an MNIST label file.
+    case badLabel(path: String, index: Int, value: UInt8)
     case invalidSetting(DataSetting, reason: String)
     /// Records asked of an IDX file that it does not hold (a caller's mistake).
     case recordsOutOfRange(path: String, reason: String)
@@ -38,6 +40,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
             return "\(path): corrupt gzip data (\(reason)). Delete it and download it again (--download)."
         case .countMismatch(let images, let imageCount, let labels, let labelCount):
             return "\(images) holds \(imageCount) images but \(labels) holds \(labelCount) labels: the two files are from different sets."
+        case .badLabel(let path, let index, let value):
+            return "\(path): label \(index) is \(value), not a digit from 0 to 9: the file is not MNIST labels or is damaged."
         case .empty(let path):
             return "\(path): holds no images (its header counts 0). Point --data-dir at MNIST files that have some."
         case .invalidSetting(let setting, let reason):
@@ -63,4 +67,5 @@ public enum DataSetting: String, Sendable, CaseIterable {
     case dataDir = "the data folder"
     case files = "the files to download"
     case mirror = "the download mirror"
+    case digits = "the digits kept"
 }

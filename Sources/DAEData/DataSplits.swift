@@ -24,16 +24,27 @@ public enum DatasetSource: Sendable, Equatable {
     }
 }
 
+/// - `digits`, when given, keeps only images of those labels in training and validation (the
+///   test set keeps all): training sample i is then the i-th kept image of the training part.
 public struct DataSplits: Sendable {
     public let source: DatasetSource
     /// Images in the train file.
     public let trainFileCount: Int
+    /// The train file's last images held out (before `digits` filters them).
     public let validationSize: Int
-    /// Training images actually used (`--limit-train` may cap them).
+    /// The labels kept, or nil for all.
+    public let digits: [Int]?
+    /// Training images actually used (`--limit-train` may cap them; `digits` filter them).
     public let trainCount: Int
+    /// Validation images actually used (`digits` may filter them).
+    public var validationCount: Int { validationImages?.count ?? validationSize }
+    /// With `digits`: the train-file index of each training sample and of each validation image.
+    private let trainImages: [Int]?
+    private let validationImages: [Int]?
 
-    /// Checks the sizes: `validationSize` must leave something to train on.
-    public init(source: DatasetSource, validationSize: Int, limitTrain: Int? = nil) throws {
+    /// Checks the sizes: `validationSize` must leave something to train on, and `digits`
+    /// something to train and validate on.
+    public init(source: DatasetSource, validationSize: Int, limitTrain: Int? = nil, digits: [Int]? = nil) throws {
         let fileCount: Int
         switch source {
         case .mnist(let dataDir): fileCount = try Digits.count(dataDir: dataDir, split: .train)
@@ -47,11 +58,49 @@ public struct DataSplits: Sendable {
         self.source = source
         trainFileCount = fileCount
         self.validationSize = validationSize
-        trainCount = min(fileCount - validationSize, limitTrain ?? Int.max)
+        self.digits = digits
+        let trainPart = fileCount - validationSize
+        guard let digits else {
+            (trainImages, validationImages) = (nil, nil)
+            trainCount = min(trainPart, limitTrain ?? Int.max)
+            return
+        }
+        guard !digits.isEmpty, digits.allSatisfy({ (0...9).contains($0) }) else {
+            throw DataError.invalidSetting(.digits, reason: "give labels from 0 to 9 (got \(digits)).")
+        }
+        let labels = try source.trainLabels(count: fileCount)
+        let kept = Set(digits.map(UInt8.init))
+        let train = (0..<trainPart).filter { kept.contains(labels[$0]) }.prefix(limitTrain ?? Int.max)
+        let validation = (trainPart..<fileCount).filter { kept.contains(labels[$0]) }
+        guard !train.isEmpty, !validation.isEmpty else {
+            throw DataError.invalidSetting(.digits, reason: "the train file has \(train.count) training and \(validation.count) validation images of digits \(digits).")
+        }
+        (trainImages, validationImages) = (Array(train), validation)
+        trainCount = train.count
+    }
+
+    /// The train-file records of training samples `ranges`, as ascending ranges of the file.
+    private func fileRanges(ofTraining ranges: [Range<Int>]) -> [Range<Int>] {
+        guard let trainImages else { return ranges }
+        return Self.coalesce(ranges.flatMap { trainImages[$0] })
+    }
+
+    /// Ascending indices as ranges of consecutive ones.
+    private static func coalesce<S: Sequence<Int>>(_ indices: S) -> [Range<Int>] {
+        var out: [Range<Int>] = []
+        for i in indices {
+            if let last = out.last, last.upperBound == i { out[out.count - 1] = last.lowerBound..<(i + 1) } else { out.append(i..<(i + 1)) }
+        }
+        return out
     }
 
     /// Training sample indices `ranges` (within `0..<trainCount`).
     public func loadTraining(ranges: [Range<Int>]) throws -> Digits {
+        try loadTrainFile(fileRanges(ofTraining: ranges))
+    }
+
+    /// Records `ranges` (ascending) of the train file.
+    private func loadTrainFile(_ ranges: [Range<Int>]) throws -> Digits {
         switch source {
         case .mnist(let dataDir):
             return try Digits.load(dataDir: dataDir, split: .train, ranges: ranges)
@@ -67,19 +116,26 @@ public struct DataSplits: Sendable {
         return ShardedTrainingSet(plan: plan, rank: rank, worldSize: worldSize, digits: try loadTraining(ranges: ranges))
     }
 
-    /// The validation hold-out: the train file's last `validationSize` images.
+    /// The validation hold-out: the train file's last `validationSize` images (of `digits`).
     /// Images `part` of it (all of them when nil), indexed from the hold-out's first image.
     public func loadValidation(part: Range<Int>? = nil) throws -> Digits {
-        let part = part ?? 0..<validationSize
-        precondition(part.lowerBound >= 0 && part.upperBound <= validationSize, "validation part \(part) outside 0..<\(validationSize)")
+        let part = part ?? 0..<validationCount
+        precondition(part.lowerBound >= 0 && part.upperBound <= validationCount, "validation part \(part) outside 0..<\(validationCount)")
         if part.isEmpty { return Digits(pixels: [], labels: [], sampleIndices: []) }
         let first = trainFileCount - validationSize
-        let range = (first + part.lowerBound)..<(first + part.upperBound)
-        switch source {
-        case .mnist(let dataDir): return try Digits.load(dataDir: dataDir, split: .train, ranges: [range])
-        case .synthetic(let seed, _, _): return SyntheticDigits.make(count: range.count, seed: seed, firstIndex: range.lowerBound)
-        }
+        let ranges = validationImages.map { Self.coalesce($0[part]) } ?? [(first + part.lowerBound)..<(first + part.upperBound)]
+        return try loadTrainFile(ranges)
     }
 
     public func loadTest() throws -> Digits { try source.loadTest() }
+}
+
+extension DatasetSource {
+    /// The labels of the train file's first `count` images.
+    func trainLabels(count: Int) throws -> [UInt8] {
+        switch self {
+        case .mnist(let dataDir): return try Digits.labels(dataDir: dataDir, split: .train)
+        case .synthetic(let seed, _, _): return (0..<count).map { SyntheticDigits.label(sample: $0, seed: seed) }
+        }
+    }
 }

@@ -73,7 +73,20 @@ public struct Digits: Sendable {
         }
         if ranges == nil && images.fileCount == 0 { throw DataError.empty(path: imagePath) }
         let indices = (ranges ?? [0..<images.fileCount]).flatMap { Array($0) }
+        try checkLabels(labels.bytes, indices: indices, path: labelPath)
         return Digits(pixels: images.bytes, labels: labels.bytes, sampleIndices: indices)
+    }
+
+    /// Every label of a split's label file, each checked to be a digit.
+    public static func labels(dataDir: String, split: MNISTSplit) throws -> [UInt8] {
+        let path = try MNISTFiles.locate(dataDir: dataDir, split, .labels)
+        let labels = try IDXReader.read(path: path, kind: .labels).bytes
+        try checkLabels(labels, indices: Array(labels.indices), path: path)
+        return labels
+    }
+
+    private static func checkLabels(_ labels: [UInt8], indices: [Int], path: String) throws {
+        if let bad = labels.firstIndex(where: { $0 > 9 }) { throw DataError.badLabel(path: path, index: indices[bad], value: labels[bad]) }
     }
 
     /// Just the number of records, from the label file's header.

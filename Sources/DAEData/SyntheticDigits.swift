@@ -46,9 +46,19 @@ public enum SyntheticDigits {
         return Digits(pixels: pixels, labels: labels, sampleIndices: Array(firstIndex..<(firstIndex + count)))
     }
 
+    /// The class of sample `sample` (what `draw` returns), without drawing it.
+    static func label(sample: Int, seed: UInt64) -> UInt8 {
+        var rng = generator(sample: sample, seed: seed)
+        return UInt8(rng.next() % 10)
+    }
+
+    private static func generator(sample: Int, seed: UInt64) -> SplitMix64 {
+        SplitMix64(seed: SplitMix64.mix(SplitMix64.mix(seed ^ 0x5359_4E54) ^ UInt64(sample)))
+    }
+
     /// Draws sample `sample` into 784 bytes and returns its class.
     static func draw(sample: Int, seed: UInt64, into image: UnsafeMutablePointer<UInt8>) -> UInt8 {
-        var rng = SplitMix64(seed: SplitMix64.mix(SplitMix64.mix(seed ^ 0x5359_4E54) ^ UInt64(sample)))
+        var rng = generator(sample: sample, seed: seed)
         func uniform(_ lo: Float, _ hi: Float) -> Float { lo + (hi - lo) * rng.nextUnitFloat() }
         let label = Int(rng.next() % 10)
         let size = uniform(16, 21), slant = uniform(-0.3, 0.3), aspect = uniform(0.8, 1.1)

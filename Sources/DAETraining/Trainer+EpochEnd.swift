@@ -54,7 +54,8 @@ extension Trainer {
         if decision.contains(.improved) {
             bestEpoch = epoch + 1
             try reporter.saveBest(model, metadata: ["epoch": String(epoch + 1), "step": String(globalStep), "world_size": String(communicator.size),
-                                                    "latent_dim": String(config.latentDim), "validation_loss": String(validationLoss)],
+                                                    "latent_dim": String(config.latentDim), "validation_loss": String(validationLoss),
+                                                    "val_size": String(config.validationSize), "digits": config.digits.map(DigitList.text) ?? "all"],
                                   epoch: epoch, step: globalStep)
         }
         try writeLast(reporter)
@@ -69,7 +70,7 @@ extension Trainer {
         let local = Evaluation.sumsOfSquaredErrors(model: model, digits: validationSet, noise: noise, factor: config.noiseFactor,
                                                    noiseEpoch: NoiseGenerator.validationEpoch)
         guard communicator.size > 1 else { return Evaluation.meanSquaredError(ofSums: local) }
-        let all = DoubleBuffer(count: config.validationSize)
+        let all = DoubleBuffer(count: splits.validationCount)
         all.fill(0)
         for (i, error) in local.enumerated() { all[validationShare.lowerBound + i] = error }
         try communicator.allReduceSum(all.buffer)

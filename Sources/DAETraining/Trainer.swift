@@ -62,7 +62,8 @@ public final class Trainer {
         self.config = config
         self.communicator = communicator
         ComputeThreads.set(config.threads)
-        splits = try DataSplits(source: config.dataset, validationSize: config.validationSize, limitTrain: config.limitTrain)
+        splits = try DataSplits(source: config.dataset, validationSize: config.validationSize, limitTrain: config.limitTrain,
+                                digits: config.digits)
         plan = try ShardPlan(trainCount: splits.trainCount, shards: config.shards, globalBatch: config.globalBatch, worldSize: communicator.size)
         shards = try splits.loadShards(plan: plan, rank: communicator.rank, worldSize: communicator.size)
         localBatch = plan.localBatch(rank: communicator.rank, worldSize: communicator.size)
@@ -74,7 +75,7 @@ public final class Trainer {
         step = TrainingStep(model: model, optimizer: Adam(parameterCount: model.parameters.count, learningRate: config.learningRate),
                             overlap: config.overlap)
         noise = NoiseGenerator(seed: config.seed)
-        validationShare = Trainer.share(of: config.validationSize, rank: communicator.rank, worldSize: communicator.size)
+        validationShare = Trainer.share(of: splits.validationCount, rank: communicator.rank, worldSize: communicator.size)
         validationSet = try splits.loadValidation(part: validationShare)
         earlyStopping = EarlyStopping(patience: config.earlyStopPatience, delta: config.earlyStopDelta)
         indices = .allocate(capacity: localBatch)

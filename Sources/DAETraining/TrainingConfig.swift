@@ -15,6 +15,8 @@ public struct TrainingConfig: Sendable {
     public var noiseFactor: Float = 0.1
     public var validationSize = 5000
     public var limitTrain: Int?
+    /// Train and validate on images of these labels only (nil: all).
+    public var digits: [Int]?
     public var seed: UInt64 = 0
     public var batchNorm: BatchNormStatistics = .sync
     public var overlap = true
@@ -40,7 +42,7 @@ public struct TrainingConfig: Sendable {
         }
         return ["dataset": dataset, "data_dir": dataDir, "latent_dim": latentDim, "batch_size": globalBatch, "shards": shards,
                 "epochs": epochs, "max_steps": maxSteps, "lr": learningRate, "noise_factor": noiseFactor,
-                "val_size": validationSize, "limit_train": limitTrain, "seed": seed, "bn": batchNorm.rawValue, "overlap": overlap,
+                "val_size": validationSize, "limit_train": limitTrain, "digits": digits.map { $0.map { $0 as Any? } }, "seed": seed, "bn": batchNorm.rawValue, "overlap": overlap,
                 "threads": threads, "log_every": logEvery, "validation_interval": validationInterval,
                 "early_stop_patience": earlyStopPatience, "early_stop_delta": earlyStopDelta, "checkpoint_every": checkpointEvery,
                 "out_dir": outDir]

@@ -40,6 +40,7 @@ public enum TrainingState {
     static let trajectorySettings: KeyValuePairs<String, String> = [
         "seed": "--seed", "lr": "--lr", "noise_factor": "--noise-factor", "dataset": "--dataset", "batch_size": "--batch-size",
         "shards": "--shards", "val_size": "--val-size", "limit_train": "--limit-train", "bn": "--bn",
+        "digits": "--digits",
     ]
 
     /// Each trajectory setting whose value in `file`'s saved config differs from `config`'s, as

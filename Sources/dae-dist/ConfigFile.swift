@@ -53,6 +53,8 @@ struct ConfigFile {
                 flags += [name, number.stringValue]
             case let string as String:
                 flags += [name, string]
+            case let list as [Any]:  // "digits": [0, 1] is --digits 0,1
+                flags += [name, list.map { "\($0)" }.joined(separator: ",")]
             default:
                 throw Failure(message: "--config: \(path): \"\(key)\" must be a number, a string, true or false.")
             }

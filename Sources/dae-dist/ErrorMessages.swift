@@ -29,6 +29,7 @@ extension DataSetting {
         case .dataDir: return "--data-dir"
         case .files: return "dae-dist download"
         case .mirror: return "--mirror"
+        case .digits: return "--digits"
         }
     }
 }

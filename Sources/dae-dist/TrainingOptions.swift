@@ -32,6 +32,8 @@ struct TrainingOptions: ParsableArguments {
     var maxSteps: Int?
     @Option(name: .customLong("limit-train"), help: "Use at most this many training images.")
     var limitTrain: Int?
+    @Option(help: ArgumentHelp("Train and validate on these digits only, e.g. 0 (one class) or 0,1,2,3,4,5,6,8,9 (hold out 7); the test set keeps all.", valueName: "list"))
+    var digits: DigitsArgument?
     @Option(name: .customLong("log-every"), help: "Print the training loss every N steps (0: never).")
     var logEvery = 50
     @Flag(inversion: .prefixedNo, help: "Overlap the gradient all-reduce with backward (buckets).")
@@ -80,6 +82,7 @@ struct TrainingOptions: ParsableArguments {
         config.noiseFactor = noDenoising ? 0 : noiseFactor
         config.validationSize = valSize
         config.limitTrain = limitTrain
+        config.digits = digits?.list
         config.seed = seed
         config.batchNorm = bn
         config.overlap = overlap
@@ -96,3 +99,13 @@ struct TrainingOptions: ParsableArguments {
 }
 
 extension BatchNormStatistics: ExpressibleByArgument {}
+
+/// `--digits 0,1,2`: a list of digit labels (see `DigitList`).
+struct DigitsArgument: ExpressibleByArgument {
+    let list: [Int]
+
+    init?(argument: String) {
+        guard let list = DigitList.parse(argument) else { return nil }
+        self.list = list
+    }
+}

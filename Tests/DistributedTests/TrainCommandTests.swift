@@ -133,6 +133,32 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(output.contains("4 rank(s)") && output.contains("ranks agree"), output)
     }
 
+    /// `--digits` is recorded in config.json and the best checkpoint; a list that is not of
+    /// digits is refused, and so is a label file holding a label that is not a digit.
+    func testDigitsAreRecordedAndCheckedAsData() throws {
+        let out = temporaryDirectory()
+        let result = try runDirect(["train"] + small + ["--digits", "1,0", "--epochs", "1", "--out-dir", out])
+        XCTAssertEqual(result.status, 0, result.output)
+        let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/config.json"))) as? [String: Any])
+        XCTAssertEqual((config["config"] as? [String: Any])?["digits"] as? [Int], [0, 1])
+        XCTAssertEqual(try SafeTensors.read(path: out + "/checkpoints/best.safetensors").metadata["digits"], "0,1")
+        let refused = try runDirect(["train"] + small + ["--digits", "1,12"])
+        XCTAssertEqual(refused.status, 64, refused.output)
+        XCTAssertTrue(refused.output.contains("--digits"), refused.output)
+
+        let data = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        var labels = Data([0, 0, 8, 1, 0, 0, 0, 20])  // magic 2049, 20 labels
+        labels.append(contentsOf: (0..<20).map { UInt8($0 == 13 ? 12 : $0 % 10) })
+        var images = Data([0, 0, 8, 3, 0, 0, 0, 20, 0, 0, 0, 28, 0, 0, 0, 28])
+        images.append(Data(count: 20 * 784))
+        try labels.write(to: URL(fileURLWithPath: data + "/train-labels-idx1-ubyte"))
+        try images.write(to: URL(fileURLWithPath: data + "/train-images-idx3-ubyte"))
+        let bad = try runDirect(["train", "--data-dir", data, "--no-download", "--val-size", "4", "--batch-size", "24", "--digits", "0,1"])
+        XCTAssertEqual(bad.status, 1, bad.output)
+        XCTAssertTrue(bad.output.contains("label 13 is 12, not a digit"), bad.output)
+    }
+
     func testBadFlagsAreRefusedBeforeAnyWork() throws {
         let file = temporaryDirectory()
         XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data([1])))

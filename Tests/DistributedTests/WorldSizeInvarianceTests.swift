@@ -89,6 +89,16 @@ final class WorldSizeInvarianceTests: XCTestCase {
         XCTAssertEqual(Set(losses).count, 1, "training and validation losses at 1, 2 and 4 ranks: \(losses)")
     }
 
+    /// `--digits` (here: hold out 7) trains on the kept digits only, and 1 and 2 ranks still
+    /// train the same model bit for bit; the digits are recorded with the run.
+    func testDigitsKeepWorldSizeInvariance() throws {
+        let holdOut7 = ["--digits", "0,1,2,3,4,5,6,8,9", "--threads", "1"]
+        let one = try train(ranks: 1, holdOut7), two = try train(ranks: 2, holdOut7)
+        assertSame(two, as: one, "--digits, 2 ranks")
+        XCTAssertTrue(one.output.contains("training images in 24 shards"), one.output)
+        XCTAssertNotEqual(one.losses, try train(ranks: 1, ["--threads", "1"]).losses, "holding out 7 changes the training set")
+    }
+
     /// Local BatchNorm (each rank its own batch statistics) is a different model, but it trains,
     /// and the running statistics are averaged so all ranks still agree at the end.
     func testLocalBatchNormDiffersButTrains() throws {
