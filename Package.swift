@@ -105,8 +105,12 @@ let package = Package(
             dependencies: ["DAEData", "CAllocationCounter", "LoopbackMirror"]
         ),
         .testTarget(
+            name: "DAETrainingTests",
+            dependencies: ["DAETraining"]
+        ),
+        .testTarget(
             name: "DistributedTests",
-            dependencies: ["dae-dist", "DAECore", "LoopbackMirror"]
+            dependencies: ["dae-dist", "DAECore", "DAEPictures", "LoopbackMirror"]
         ),
     ]
 )

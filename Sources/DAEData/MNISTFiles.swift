@@ -56,6 +56,13 @@ public struct Digits: Sendable {
 
     public var count: Int { labels.count }
 
+    /// The digits at `indices`, in that order.
+    public func subset(_ indices: [Int]) -> Digits {
+        let side = Digits.pixelsPerImage
+        return Digits(pixels: indices.flatMap { pixels[($0 * side)..<(($0 + 1) * side)] }, labels: indices.map { labels[$0] },
+                      sampleIndices: indices.map { sampleIndices[$0] })
+    }
+
     /// The first `count` digits.
     public func prefix(_ count: Int) -> Digits {
         Digits(pixels: Array(pixels.prefix(count * Digits.pixelsPerImage)), labels: Array(labels.prefix(count)),

@@ -58,7 +58,8 @@ public struct Canvas {
         }
     }
 
-    /// Text in a 3 x 5 pixel font (digits, '.', '-', 'e' and a few capitals), `scale` times larger.
+    /// Text in a 3 x 5 pixel font (digits, capitals, '.', ',', '-', ':', parentheses and 'e'),
+    /// `scale` times larger.
     public mutating func text(_ string: String, x: Int, y: Int, scale: Int = 2, _ color: Color = Canvas.black) {
         var cursor = x
         for character in string {
@@ -82,6 +83,8 @@ public struct Canvas {
         "T": [7, 2, 2, 2, 2], "R": [7, 5, 6, 5, 5], "A": [7, 5, 7, 5, 5], "I": [7, 2, 2, 2, 7], "N": [7, 5, 5, 5, 5],
         "V": [5, 5, 5, 5, 2], "L": [4, 4, 4, 4, 7], "S": [7, 4, 7, 1, 7], "D": [6, 5, 5, 5, 6], "Y": [5, 5, 2, 2, 2],
         "X": [5, 5, 2, 5, 5], "M": [5, 7, 7, 5, 5], "Z": [7, 1, 2, 4, 7], ":": [0, 2, 0, 2, 0],
+        "U": [5, 5, 5, 5, 7], "G": [7, 4, 5, 5, 7], "F": [7, 4, 6, 4, 4], "B": [6, 5, 6, 5, 6], "W": [5, 5, 7, 7, 5],
+        "K": [5, 5, 6, 5, 5], "(": [1, 2, 2, 2, 1], ")": [4, 2, 2, 2, 4], ",": [0, 0, 0, 2, 4],
     ]
 
 }

@@ -4,9 +4,14 @@ import Foundation
 public enum Pictures {
     /// Three rows of digits, `[n][784]` each in [0, 1]: originals, noisy inputs, reconstructions.
     public static func samples(original: [Float], noisy: [Float], denoised: [Float], count: Int, scale: Int = 4) -> Data {
+        grid(rows: [original, noisy, denoised], count: count, scale: scale)
+    }
+
+    /// Rows of `count` digits each, `[count][784]` per row in [0, 1].
+    public static func grid(rows: [[Float]], count: Int, scale: Int = 4) -> Data {
         let gap = 2 * scale, cell = Canvas.digitSide * scale, pixels = Canvas.digitSide * Canvas.digitSide
-        var canvas = Canvas(width: count * (cell + gap) + gap, height: 3 * (cell + gap) + gap, background: (60, 60, 60))
-        for (row, images) in [original, noisy, denoised].enumerated() {
+        var canvas = Canvas(width: count * (cell + gap) + gap, height: rows.count * (cell + gap) + gap, background: (60, 60, 60))
+        for (row, images) in rows.enumerated() {
             for i in 0..<count {
                 canvas.digit(images[(i * pixels)..<((i + 1) * pixels)], x: gap + i * (cell + gap), y: gap + row * (cell + gap), scale: scale)
             }

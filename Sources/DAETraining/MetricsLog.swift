@@ -39,6 +39,12 @@ public final class MetricsLog {
     }
 }
 
+/// A JSON object whose keys are only known at run time, in the order given.
+public struct JSONObject {
+    public let fields: [(String, Any?)]
+    public init(_ fields: [(String, Any?)]) { self.fields = fields }
+}
+
 /// Minimal JSON encoding with caller-ordered keys (JSONSerialization sorts or scrambles them).
 public enum JSON {
     public static func encode(_ value: Any?) -> String {
@@ -53,6 +59,7 @@ public enum JSON {
         case let v as String: return JSONString.quote(v)
         case let v as [Any?]: return "[" + v.map(encode).joined(separator: ",") + "]"
         case let v as KeyValuePairs<String, Any?>: return "{" + v.map { "\(JSONString.quote($0.key)):\(encode($0.value))" }.joined(separator: ",") + "}"
+        case let v as JSONObject: return "{" + v.fields.map { "\(JSONString.quote($0.0)):\(encode($0.1))" }.joined(separator: ",") + "}"
         case let v as [String: Any?]: return "{" + v.keys.sorted().map { "\(JSONString.quote($0)):\(encode(v[$0]!))" }.joined(separator: ",") + "}"
         default: return JSONString.quote(String(describing: value!))
         }

@@ -23,6 +23,13 @@ struct ModelOptions: ParsableArguments {
             throw ValidationFailure(error)
         }
     }
+
+    /// The checkpoint's metadata (what `train` recorded with it: digits, val_size, ...).
+    func metadata() throws -> [String: String] {
+        do { return try SafeTensors.read(path: checkpoint).metadata } catch let error as SafeTensorsError {
+            throw ValidationFailure(error)
+        }
+    }
 }
 
 /// `dae-dist evaluate`: test-set error at several noise levels, and the spread of per-image

@@ -1,0 +1,45 @@
+import DAEPictures
+import Foundation
+import XCTest
+
+/// `dae-dist anomaly` end to end: a model trained on some digits scores the test set, and
+/// every file it promises is there and sound.
+final class AnomalyCommandTests: XCTestCase {
+    func testScoresTheTestSetAgainstTheCheckpointsDigits() throws {
+        let run = temporaryDirectory(), out = temporaryDirectory()
+        let trained = try runDirect(["train"] + TrainRuns.small + ["--digits", "0,1,2,3,4,5,6,8,9", "--epochs", "1", "--out-dir", run])
+        XCTAssertEqual(trained.status, 0, trained.output)
+        let checkpoint = run + "/checkpoints/best.safetensors"
+        let result = try runDirect(["anomaly", "--checkpoint", checkpoint, "--dataset", "synthetic", "--synthetic-size", "1400",
+                                    "--output-dir", out])
+        XCTAssertEqual(result.status, 0, result.output)
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/anomaly.json"))) as? [String: Any])
+        XCTAssertEqual(report["normal_digits"] as? [Int], [0, 1, 2, 3, 4, 5, 6, 8, 9], "read from the checkpoint")
+        let images = try XCTUnwrap(report["images"] as? Int), anomalous = try XCTUnwrap(report["anomalous"] as? Int)
+        XCTAssertEqual(images, 233)  // the synthetic test file: a sixth of 1400
+        XCTAssertGreaterThan(anomalous, 0)
+        for key in ["roc_auc", "average_precision"] {
+            let value = try XCTUnwrap(report[key] as? Double, key)
+            XCTAssertTrue((0...1).contains(value), "\(key) \(value)")
+        }
+        XCTAssertEqual((report["per_digit"] as? [String: Any])?.keys.sorted(), ["7"])
+        let threshold = try XCTUnwrap(report["threshold"] as? [String: Any])
+        XCTAssertEqual(threshold["validation_percentile"] as? Double, 95)
+        XCTAssertGreaterThan(threshold["validation_images"] as? Int ?? 0, 0)
+
+        let csv = try String(contentsOfFile: out + "/scores.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(csv.first, "index,label,score,anomalous")
+        XCTAssertEqual(csv.count, images + 1)
+        XCTAssertEqual(csv.dropFirst().filter { $0.hasSuffix(",1") }.count, anomalous)
+        let histogram = try PNGDecoder.decode(Data(contentsOf: URL(fileURLWithPath: out + "/anomaly-histogram.png")))
+        XCTAssertEqual(histogram.width, 720)
+        let top = try PNGDecoder.decode(Data(contentsOf: URL(fileURLWithPath: out + "/top-anomalies.png")))
+        XCTAssertGreaterThan(top.width, top.height, "20 images, input over reconstruction")
+
+        let everything = temporaryDirectory()
+        XCTAssertEqual(try runDirect(["train"] + TrainRuns.small + ["--max-steps", "2", "--out-dir", everything]).status, 0)
+        let refused = try runDirect(["anomaly", "--checkpoint", everything + "/checkpoints/last.safetensors", "--dataset", "synthetic"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.output.contains("--normal-digits"), refused.output)
+    }
+}
