@@ -5,21 +5,41 @@ import Darwin
 #endif
 import DAECore
 
-/// Gaussian pixel noise from a counter-based generator: the noise of a sample is a pure
-/// function of (seed, epoch, sample index), so it is the same whichever rank draws it and
-/// however many ranks there are, and nothing has to be carried from step to step.
+/// How an input is corrupted: the course's additive Gaussian noise, or the masking and
+/// salt-and-pepper noise of the denoising autoencoder paper (Vincent et al., 2008).
+public enum Corruption: String, Sendable, CaseIterable {
+    /// `clip(x + f * N(0, 1), 0, 1)`: `f` is the standard deviation.
+    case gaussian
+    /// A fraction `f` of the pixels set to 0.
+    case masking
+    /// A fraction `f` of the pixels set to 0 or 1, with equal chance.
+    case saltPepper = "salt-pepper"
+
+    /// Whether `factor` is a fraction of the pixels (at most 1) rather than a deviation.
+    public var factorIsFraction: Bool { self != .gaussian }
+}
+
+/// Pixel noise from a counter-based generator: the noise of a sample is a pure function of
+/// (seed, epoch, sample index), so it is the same whichever rank draws it and however many
+/// ranks there are, and nothing has to be carried from step to step.
 ///
-/// Each pair of pixels takes one 64-bit SplitMix64 hash of (key, pair) and turns its two
-/// 24-bit halves into two normals by Box-Muller.
+/// Gaussian: each pair of pixels takes one 64-bit SplitMix64 hash of (key, pair) and turns its
+/// two 24-bit halves into two normals by Box-Muller. Masking and salt-and-pepper: each pixel
+/// takes one hash of (key, pixel) on another stream: 24 bits for whether it is corrupted, one
+/// more for salt or pepper.
 public struct NoiseGenerator: Sendable {
     public let seed: UInt64
+    public let corruption: Corruption
 
     /// Epoch keys for the fixed noise of evaluation sets, distinct from any training epoch,
     /// so the validation loss of different epochs is comparable.
     public static let validationEpoch = Int.max - 1
     public static let testEpoch = Int.max - 2
 
-    public init(seed: UInt64) { self.seed = seed }
+    public init(seed: UInt64, corruption: Corruption = .gaussian) {
+        self.seed = seed
+        self.corruption = corruption
+    }
 
     @inline(__always)
     func key(epoch: Int, sample: Int) -> UInt64 {
@@ -41,16 +61,31 @@ public struct NoiseGenerator: Sendable {
         }
     }
 
-    /// `noisy = clip(clean + factor * N(0, 1), 0, 1)` for one 28 x 28 image; `clean` as bytes.
-    /// `factor == 0` is the plain autoencoder: the input is the clean image.
+    /// One 28 x 28 image (`clean` as bytes) into `cleanOut` and its corrupted copy `noisy`
+    /// (see `Corruption`). `factor == 0` is the plain autoencoder: the input is the clean image.
     public func corrupt(_ clean: UnsafePointer<UInt8>, epoch: Int, sample: Int, factor: Float,
                         clean cleanOut: UnsafeMutablePointer<Float>, noisy: UnsafeMutablePointer<Float>) {
-        for i in 0..<Digits.pixelsPerImage { cleanOut[i] = Float(clean[i]) * (1 / 255) }
+        let pixels = Digits.pixelsPerImage
+        for i in 0..<pixels { cleanOut[i] = Float(clean[i]) * (1 / 255) }
         guard factor != 0 else {
-            noisy.update(from: cleanOut, count: Digits.pixelsPerImage)
+            noisy.update(from: cleanOut, count: pixels)
             return
         }
-        normals(epoch: epoch, sample: sample, count: Digits.pixelsPerImage, into: noisy)
-        for i in 0..<Digits.pixelsPerImage { noisy[i] = min(1, max(0, cleanOut[i] + factor * noisy[i])) }
+        switch corruption {
+        case .gaussian:
+            normals(epoch: epoch, sample: sample, count: pixels, into: noisy)
+            for i in 0..<pixels { noisy[i] = min(1, max(0, cleanOut[i] + factor * noisy[i])) }
+        case .masking, .saltPepper:
+            let k = key(epoch: epoch, sample: sample) ^ 0x4D41_534B  // a stream apart from the normals'
+            let threshold = UInt64((Double(min(factor, 1)) * 16_777_216).rounded())
+            for i in 0..<pixels {
+                let bits = SplitMix64.mix(k &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15)
+                if bits >> 40 < threshold {
+                    noisy[i] = corruption == .masking ? 0 : Float(bits & 1)
+                } else {
+                    noisy[i] = cleanOut[i]
+                }
+            }
+        }
     }
 }

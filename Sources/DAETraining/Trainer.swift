@@ -74,7 +74,7 @@ public final class Trainer {
                             communicator: communicator, seed: config.seed)
         step = TrainingStep(model: model, optimizer: Adam(parameterCount: model.parameters.count, learningRate: config.learningRate),
                             overlap: config.overlap)
-        noise = NoiseGenerator(seed: config.seed)
+        noise = NoiseGenerator(seed: config.seed, corruption: config.noise)
         validationShare = Trainer.share(of: splits.validationCount, rank: communicator.rank, worldSize: communicator.size)
         validationSet = try splits.loadValidation(part: validationShare)
         earlyStopping = EarlyStopping(patience: config.earlyStopPatience, delta: config.earlyStopDelta)

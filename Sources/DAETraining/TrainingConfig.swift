@@ -13,6 +13,8 @@ public struct TrainingConfig: Sendable {
     public var learningRate: Float = 1e-3
     /// 0 turns denoising off (a plain autoencoder).
     public var noiseFactor: Float = 0.1
+    /// How inputs are corrupted; `noiseFactor` is its deviation or fraction.
+    public var noise: Corruption = .gaussian
     public var validationSize = 5000
     public var limitTrain: Int?
     /// Train and validate on images of these labels only (nil: all).
@@ -41,7 +43,7 @@ public struct TrainingConfig: Sendable {
         case .synthetic: (dataset, dataDir) = ("synthetic", nil)
         }
         return ["dataset": dataset, "data_dir": dataDir, "latent_dim": latentDim, "batch_size": globalBatch, "shards": shards,
-                "epochs": epochs, "max_steps": maxSteps, "lr": learningRate, "noise_factor": noiseFactor,
+                "epochs": epochs, "max_steps": maxSteps, "lr": learningRate, "noise_factor": noiseFactor, "noise": noise.rawValue,
                 "val_size": validationSize, "limit_train": limitTrain, "digits": digits.map { $0.map { $0 as Any? } }, "seed": seed, "bn": batchNorm.rawValue, "overlap": overlap,
                 "threads": threads, "log_every": logEvery, "validation_interval": validationInterval,
                 "early_stop_patience": earlyStopPatience, "early_stop_delta": earlyStopDelta, "checkpoint_every": checkpointEvery,

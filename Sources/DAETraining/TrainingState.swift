@@ -1,4 +1,5 @@
 import DAECore
+import DAEData
 import Foundation
 
 /// Where a run is, beyond the model: what `last.safetensors` adds so a run can resume
@@ -40,8 +41,11 @@ public enum TrainingState {
     static let trajectorySettings: KeyValuePairs<String, String> = [
         "seed": "--seed", "lr": "--lr", "noise_factor": "--noise-factor", "dataset": "--dataset", "batch_size": "--batch-size",
         "shards": "--shards", "val_size": "--val-size", "limit_train": "--limit-train", "bn": "--bn",
-        "digits": "--digits",
+        "digits": "--digits", "noise": "--noise",
     ]
+
+    /// What a setting was before it was recorded: states saved without `noise` used Gaussian noise.
+    static let recordedLater: [String: String] = ["noise": Corruption.gaussian.rawValue]
 
     /// Each trajectory setting whose value in `file`'s saved config differs from `config`'s, as
     /// "--seed 0 (this run: 3)"; none for a file that saved no config.
@@ -53,7 +57,7 @@ public enum TrainingState {
         let current = parse(JSON.encode(config.fields))
         func text(_ value: Any?) -> String { value == nil || value is NSNull ? "none" : "\(value!)" }
         return trajectorySettings.compactMap { key, flag in
-            let (before, now) = (text(saved[key]), text(current[key]))
+            let (before, now) = (text(saved[key] ?? recordedLater[key]), text(current[key]))
             return before == now ? nil : "\(flag) \(before) (this run: \(now))"
         }
     }

@@ -41,20 +41,25 @@ struct Evaluate: ParsableCommand {
     @OptionGroup var data: TestSetOptions
     @Option(help: "Seed of the test noise.")
     var seed: UInt64 = 0
+    @Option(help: "A corruption to test with: gaussian, masking or salt-pepper; repeat for several (default: gaussian).")
+    var noise: [Corruption] = []
     @Option(help: "Also write the JSON to this file.")
     var output: String?
 
     func run() throws {
         let autoencoder = try model.load()
         let digits = try data.load()
-        let noise = NoiseGenerator(seed: seed)
         var levels: [Any?] = []
         var perImageClean: [Double] = []
-        for factor in [0, 0.1, 0.3, 0.5] {
-            let (mse, perImage) = Evaluation.meanSquaredError(model: autoencoder, digits: digits, noise: noise, factor: Float(factor),
-                                                              noiseEpoch: NoiseGenerator.testEpoch)
-            if factor == 0 { perImageClean = perImage }
-            levels.append(["noise_factor": factor, "mse": mse, "psnr": Evaluation.psnr(mse)] as KeyValuePairs<String, Any?>)
+        for corruption in noise.isEmpty ? [.gaussian] : noise {
+            let generator = NoiseGenerator(seed: seed, corruption: corruption)
+            for factor in [0, 0.1, 0.3, 0.5] where factor > 0 || perImageClean.isEmpty {
+                let (mse, perImage) = Evaluation.meanSquaredError(model: autoencoder, digits: digits, noise: generator, factor: Float(factor),
+                                                                  noiseEpoch: NoiseGenerator.testEpoch)
+                if factor == 0 { perImageClean = perImage }
+                levels.append(["noise": factor == 0 ? "none" : corruption.rawValue, "noise_factor": factor, "mse": mse,
+                               "psnr": Evaluation.psnr(mse)] as KeyValuePairs<String, Any?>)
+            }
         }
         let sorted = perImageClean.sorted()
         func percentile(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int((p / 100 * Double(sorted.count - 1)).rounded()))] }
@@ -116,6 +121,8 @@ struct Denoise: ParsableCommand {
     var output: String
     @Option(name: .customLong("noise-factor"), help: "Noise added before denoising (0: denoise the images as they are).")
     var noiseFactor: Float = 0
+    @Option(help: "How that noise corrupts: gaussian, masking or salt-pepper.")
+    var noise: Corruption = .gaussian
     @Option(help: "At most this many images (PNG output shows at most 20).")
     var limit: Int?
     @Flag(help: "Invert a PNG input (for dark digits on a light background).")
@@ -125,6 +132,7 @@ struct Denoise: ParsableCommand {
 
     func validate() throws {
         guard noiseFactor >= 0 else { throw ValidationError("--noise-factor must be 0 or more.") }
+        if noise.factorIsFraction && noiseFactor > 1 { throw ValidationError("--noise-factor is a fraction of the pixels for --noise \(noise.rawValue): at most 1.") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1.") }
     }
 
@@ -132,7 +140,8 @@ struct Denoise: ParsableCommand {
         let digits = try readInput()
         let autoencoder = try model.load()
         let count = min(digits.count, limit ?? digits.count, output.hasSuffix(".png") ? 20 : Int.max)
-        let pictures = Evaluation.reconstructions(model: autoencoder, digits: digits, noise: NoiseGenerator(seed: seed), factor: noiseFactor, count: count)
+        let pictures = Evaluation.reconstructions(model: autoencoder, digits: digits, noise: NoiseGenerator(seed: seed, corruption: noise),
+                                                    factor: noiseFactor, count: count)
         if output.hasSuffix(".png") {
             try AtomicFile.write(Pictures.samples(original: pictures.original, noisy: pictures.noisy, denoised: pictures.output, count: count), to: output)
         } else {

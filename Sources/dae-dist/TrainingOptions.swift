@@ -14,8 +14,10 @@ struct TrainingOptions: ParsableArguments {
     var lr: Float = 1e-3
     @Option(name: .customLong("latent-dim"), help: "Size of the latent code.")
     var latentDim = 2
-    @Option(name: .customLong("noise-factor"), help: "Std of the Gaussian noise added to inputs.")
+    @Option(name: .customLong("noise-factor"), help: "The noise's standard deviation (gaussian) or the fraction of pixels corrupted (masking, salt-pepper).")
     var noiseFactor: Float = 0.1
+    @Option(help: "How inputs are corrupted: gaussian (added noise), masking (pixels set to 0), salt-pepper (pixels set to 0 or 1).")
+    var noise: Corruption = .gaussian
     @Flag(name: .customLong("no-denoising"), help: "Train a plain autoencoder (no input noise).")
     var noDenoising = false
     @Option(name: .customLong("val-size"), help: "Images held out from the end of the train file for validation.")
@@ -60,6 +62,9 @@ struct TrainingOptions: ParsableArguments {
         if let limitTrain { try positive(limitTrain, "--limit-train") }
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number (got \(lr)).") }
         guard noiseFactor >= 0, noiseFactor.isFinite else { throw ValidationError("--noise-factor must be 0 or more (got \(noiseFactor)).") }
+        if noise.factorIsFraction && noiseFactor > 1 {
+            throw ValidationError("--noise-factor is the fraction of pixels --noise \(noise.rawValue) corrupts: at most 1 (got \(noiseFactor)).")
+        }
         guard logEvery >= 0, consistencyEvery >= 0 else { throw ValidationError("--log-every and --consistency-every must be 0 or more.") }
         try positive(validationInterval, "--validation-interval"); try positive(earlyStopPatience, "--early-stop-patience")
         guard earlyStopDelta >= 0 else { throw ValidationError("--early-stop-delta must be 0 or more (got \(earlyStopDelta)).") }
@@ -80,6 +85,7 @@ struct TrainingOptions: ParsableArguments {
         config.maxSteps = maxSteps
         config.learningRate = lr
         config.noiseFactor = noDenoising ? 0 : noiseFactor
+        config.noise = noise
         config.validationSize = valSize
         config.limitTrain = limitTrain
         config.digits = digits?.list
@@ -99,6 +105,7 @@ struct TrainingOptions: ParsableArguments {
 }
 
 extension BatchNormStatistics: ExpressibleByArgument {}
+extension Corruption: ExpressibleByArgument {}
 
 /// `--digits 0,1,2`: a list of digit labels (see `DigitList`).
 struct DigitsArgument: ExpressibleByArgument {

@@ -90,13 +90,13 @@ final class WorldSizeInvarianceTests: XCTestCase {
     }
 
     /// `--digits` (here: hold out 7) trains on the kept digits only, and 1 and 2 ranks still
-    /// train the same model bit for bit; the digits are recorded with the run.
-    func testDigitsKeepWorldSizeInvariance() throws {
-        let holdOut7 = ["--digits", "0,1,2,3,4,5,6,8,9", "--threads", "1"]
+    /// train the same model bit for bit, also with the paper's masking noise.
+    func testDigitsAndMaskingKeepWorldSizeInvariance() throws {
+        let holdOut7 = ["--digits", "0,1,2,3,4,5,6,8,9", "--noise", "masking", "--noise-factor", "0.3", "--threads", "1"]
         let one = try train(ranks: 1, holdOut7), two = try train(ranks: 2, holdOut7)
         assertSame(two, as: one, "--digits, 2 ranks")
         XCTAssertTrue(one.output.contains("training images in 24 shards"), one.output)
-        XCTAssertNotEqual(one.losses, try train(ranks: 1, ["--threads", "1"]).losses, "holding out 7 changes the training set")
+        XCTAssertNotEqual(one.losses, try train(ranks: 1, ["--threads", "1"]).losses, "holding out 7 and masking change the training")
     }
 
     /// Local BatchNorm (each rank its own batch statistics) is a different model, but it trains,
