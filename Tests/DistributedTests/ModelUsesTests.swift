@@ -2,10 +2,10 @@ import DAEPictures
 import Foundation
 import XCTest
 
-/// `dae-dist anomaly` end to end: a model trained on some digits scores the test set, and
-/// every file it promises is there and sound.
-final class AnomalyCommandTests: XCTestCase {
-    func testScoresTheTestSetAgainstTheCheckpointsDigits() throws {
+/// What the model is for, end to end: `anomaly` (a model trained on some digits scores the
+/// test set, and every file it promises is there and sound) and `probe`.
+final class ModelUsesTests: XCTestCase {
+    func testAnomalyScoresTheTestSetAgainstTheCheckpointsDigits() throws {
         let run = temporaryDirectory(), out = temporaryDirectory()
         let trained = try runDirect(["train"] + TrainRuns.small + ["--digits", "0,1,2,3,4,5,6,8,9", "--epochs", "1", "--out-dir", run])
         XCTAssertEqual(trained.status, 0, trained.output)
@@ -41,5 +41,25 @@ final class AnomalyCommandTests: XCTestCase {
         let refused = try runDirect(["anomaly", "--checkpoint", everything + "/checkpoints/last.safetensors", "--dataset", "synthetic"])
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertTrue(refused.output.contains("--normal-digits"), refused.output)
+    }
+
+    /// `dae-dist probe`: the latent code's and the raw pixels' accuracies, on a model's test set.
+    func testProbeReportsLatentAndPixelAccuracies() throws {
+        let run = temporaryDirectory()
+        XCTAssertEqual(try runDirect(["train"] + TrainRuns.small + ["--epochs", "1", "--latent-dim", "8", "--out-dir", run]).status, 0)
+        let result = try runDirect(["probe", "--checkpoint", run + "/checkpoints/best.safetensors", "--dataset", "synthetic",
+                                    "--synthetic-size", "1400", "--k", "3"])
+        XCTAssertEqual(result.status, 0, result.output)
+        let line = try XCTUnwrap(result.output.split(separator: "\n").first { $0.hasPrefix("{") })
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        XCTAssertEqual(report["train_images"] as? Int, 1200)
+        XCTAssertEqual(report["latent_dim"] as? Int, 8)
+        let pixels = try XCTUnwrap(report["pixels"] as? [String: Any])
+        for (name, value) in [("knn", report["knn_accuracy"]), ("linear", report["linear_accuracy"]),
+                              ("pixels knn", pixels["knn_accuracy"]), ("pixels linear", pixels["linear_accuracy"])] {
+            let accuracy = try XCTUnwrap(value as? Double, name)
+            XCTAssertTrue((0...1).contains(accuracy), "\(name) \(accuracy)")
+        }
+        XCTAssertGreaterThan(pixels["knn_accuracy"] as? Double ?? 0, 0.5, "synthetic digits are easy from their pixels")
     }
 }
