@@ -59,8 +59,9 @@ public enum Pictures {
         return PNG.encode(width: width, height: height, channels: 3, pixels: canvas.pixels)
     }
 
-    /// A 2-d latent space: one dot per image, coloured by its digit.
-    public static func latentScatter(points: [(Float, Float)], labels: [UInt8]) -> Data {
+    /// A 2-d view of the latent space: one dot per image, coloured by its digit, with a legend
+    /// and the axes' names (`axes`: horizontal, vertical).
+    public static func latentScatter(points: [(Float, Float)], labels: [UInt8], axes: (String, String) = ("Z0", "Z1")) -> Data {
         let size = 640, margin = 30
         var canvas = Canvas(width: size, height: size)
         let xs = points.map(\.0), ys = points.map(\.1)
@@ -75,6 +76,8 @@ public enum Pictures {
             canvas.fill(x: 8 + digit * 30, y: 8, width: 10, height: 10, Canvas.palette[digit])
             canvas.text(String(digit), x: 20 + digit * 30, y: 8)
         }
+        canvas.text(axes.0, x: size / 2 - 12, y: size - 16)
+        canvas.text(axes.1, x: 4, y: size / 2 - 6)
         return PNG.encode(width: size, height: size, channels: 3, pixels: canvas.pixels)
     }
 }

@@ -7,7 +7,7 @@ struct DaeDist: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dae-dist",
         abstract: "Distributed data-parallel training of a convolutional denoising autoencoder on MNIST.",
-        subcommands: [Train.self, Evaluate.self, Encode.self, Denoise.self, Anomaly.self, ProbeCommand.self, Download.self, Bench.self, Init.self, SelfTest.self],
+        subcommands: [Train.self, Evaluate.self, Encode.self, Denoise.self, Anomaly.self, ProbeCommand.self, Manifold.self, Download.self, Bench.self, Init.self, SelfTest.self],
         defaultSubcommand: Train.self
     )
 

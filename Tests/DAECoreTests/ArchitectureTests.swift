@@ -91,4 +91,16 @@ final class ArchitectureTests: XCTestCase {
             XCTAssertEqual(numeric, norm, accuracy: 0.02 * norm, "parameters \(range)")
         }
     }
+
+    /// The decoder alone, from the latent codes forward made, gives forward's output bit for bit.
+    func testDecodeIsTheSecondHalfOfForward() throws {
+        let model = Autoencoder(latentDim: 3, maxBatch: 40, seed: 2)
+        var random = SplitMix64(seed: 4)
+        for i in 0..<(40 * Architecture.imagePixels) { model.input[i] = random.nextUnitFloat() }
+        try model.forward(batch: 40, training: false)
+        let output = model.output.array
+        model.output.fill(0)
+        model.decode(batch: 40)
+        XCTAssertEqual(model.output.array, output)
+    }
 }

@@ -33,3 +33,25 @@ final class ProbeTests: XCTestCase {
         XCTAssertEqual(probe(1, 1).knnAccuracy(k: 3), 1, "two of three neighbours say 1")
     }
 }
+
+/// Principal components of points whose spread is known.
+final class PrincipalComponentsTests: XCTestCase {
+    /// Points along (3, 4)/5 with a little spread across it: the first component is that
+    /// direction, the second the one across, and projecting then rebuilding a point on the
+    /// plane gives it back.
+    func testComponentsFollowTheSpread() {
+        var rows: [Float] = []
+        for i in 0..<25 {
+            let t = Float(i - 12) * 0.4
+            for s: Float in [0.1, -0.1] { rows += [1 + 0.6 * t - 0.8 * s, 2 + 0.8 * t + 0.6 * s] }  // across: uncorrelated with along
+        }
+        let pca = PrincipalComponents(rows: rows, dims: 2)
+        XCTAssertEqual(pca.components[0][0], 0.6, accuracy: 1e-6)
+        XCTAssertEqual(pca.components[0][1], 0.8, accuracy: 1e-6)
+        XCTAssertEqual(abs(pca.components[1][0]), 0.8, accuracy: 1e-6)
+        XCTAssertEqual(abs(pca.components[1][1]), 0.6, accuracy: 1e-6)
+        let point = pca.point(pca.project(rows[10..<12]))  // a point of the plane (here all of it)
+        XCTAssertEqual(point[0], rows[10], accuracy: 1e-5)
+        XCTAssertEqual(point[1], rows[11], accuracy: 1e-5)
+    }
+}

@@ -62,4 +62,21 @@ final class ModelUsesTests: XCTestCase {
         }
         XCTAssertGreaterThan(pixels["knn_accuracy"] as? Double ?? 0, 0.5, "synthetic digits are easy from their pixels")
     }
+
+    /// `encode` plots a wide latent by its principal components; `manifold` decodes a grid.
+    func testEncodeAndManifoldDrawTheLatentSpace() throws {
+        let run = temporaryDirectory(), out = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        XCTAssertEqual(try runDirect(["train"] + TrainRuns.small + ["--epochs", "1", "--latent-dim", "8", "--out-dir", run]).status, 0)
+        let checkpoint = run + "/checkpoints/best.safetensors"
+        let encoded = try runDirect(["encode", "--checkpoint", checkpoint, "--dataset", "synthetic", "--output", out + "/z.csv"])
+        XCTAssertEqual(encoded.status, 0, encoded.output)
+        XCTAssertTrue(encoded.output.contains("(PC1, PC2)"), encoded.output)
+        XCTAssertEqual(try PNGDecoder.decode(Data(contentsOf: URL(fileURLWithPath: out + "/z.png"))).width, 640)
+        let drawn = try runDirect(["manifold", "--checkpoint", checkpoint, "--dataset", "synthetic", "--size", "6", "--output", out + "/m.png"])
+        XCTAssertEqual(drawn.status, 0, drawn.output)
+        let grid = try PNGDecoder.decode(Data(contentsOf: URL(fileURLWithPath: out + "/m.png")))
+        XCTAssertEqual(grid.width, 6 * (28 * 2 + 4) + 4)  // 6 digits at scale 2, 4-pixel gaps
+        XCTAssertEqual(grid.height, grid.width)
+    }
 }

@@ -23,6 +23,8 @@ public final class Autoencoder {
 
     /// The layers in forward order, each with its activation buffers (see `Stage`).
     let stages: [Stage]
+    /// The stage whose output is `latent`: the encoder's last.
+    let latentStage: Int
     /// Backward's two ping-pong gradient buffers, each as large as the largest activation.
     let gradA: FloatBuffer, gradB: FloatBuffer
     /// Per-thread weight-gradient partials and one shard slice's im2col (see `ThreadScratch`).
@@ -51,6 +53,7 @@ public final class Autoencoder {
         let (stages, latentStage) = Stage.build(architecture, input: input, maxBatch: maxBatch, parameters: parameters,
                                                 batchNormState: batchNormState)
         self.stages = stages
+        self.latentStage = latentStage
         output = stages[stages.count - 1].output
         latent = stages[latentStage].output
         let largest = architecture.layers.map(\.output.count).max() ?? 0
@@ -73,6 +76,17 @@ public final class Autoencoder {
         precondition(batch > 0 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
         let slices = slices ?? (training ? [batch] : Autoencoder.evaluationSlices(batch: batch))
         precondition(slices.reduce(0, +) == batch, "slices \(slices) do not add up to the batch \(batch)")
+        try run(stages[...], batch: batch, training: training, slices: slices)
+    }
+
+    /// The decoder alone, in evaluation mode: `latent[0..<batch]` (written by the caller)
+    /// into `output`. What a point of the latent space looks like.
+    public func decode(batch: Int) {
+        precondition(batch > 0 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
+        try? run(stages[(latentStage + 1)...], batch: batch, training: false, slices: Autoencoder.evaluationSlices(batch: batch))  // no collectives
+    }
+
+    private func run(_ stages: ArraySlice<Stage>, batch: Int, training: Bool, slices: [Int]) throws {
         let comm = normCommunicator
         for stage in stages {
             let x = stage.input.pointer, y = stage.output.pointer
