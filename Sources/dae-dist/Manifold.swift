@@ -38,11 +38,11 @@ struct Manifold: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Decode a regular grid over the 2-d latent (or its first two principal components) into a picture.")
 
     @OptionGroup var model: ModelOptions
-    @OptionGroup var data: TestSetOptions
-    @Option(help: "The PNG to write.")
-    var output = "manifold.png"
     @Option(help: "Points per side of the grid.")
     var size = 15
+    @Option(help: "The PNG to write.")
+    var output = "manifold.png"
+    @OptionGroup var data: TestSetOptions
 
     func validate() throws {
         guard (2...30).contains(size) else { throw ValidationError("--size must be from 2 to 30 (got \(size)).") }
