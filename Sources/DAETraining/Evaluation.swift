@@ -55,6 +55,16 @@ public enum Evaluation {
         return total / Double(max(1, sums.count) * Architecture.imagePixels)
     }
 
+    /// Each image's latent code (noise-free input), row after row: `[count][latentDim]`.
+    public static func latentCodes(model: Autoencoder, digits: Digits) -> [Float] {
+        var codes: [Float] = []
+        codes.reserveCapacity(digits.count * model.latentDim)
+        forEachChunk(model: model, digits: digits, noise: NoiseGenerator(seed: 0), factor: 0, noiseEpoch: NoiseGenerator.testEpoch) { _, n, _, _ in
+            codes += UnsafeBufferPointer(start: model.latent.pointer, count: n * model.latentDim)
+        }
+        return codes
+    }
+
     /// Peak signal-to-noise ratio, in dB, of a mean squared error on [0, 1] images.
     public static func psnr(_ mse: Double) -> Double { 10 * log10(1 / max(mse, 1e-12)) }
 

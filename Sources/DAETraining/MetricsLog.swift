@@ -22,8 +22,16 @@ public final class MetricsLog {
     /// Writes `fields` as one line. Values: numbers, strings, bools, nil, arrays and dictionaries
     /// of those. A failed write (a full disk, an I/O error) throws `cannotWrite`, naming the file.
     public func write(_ fields: KeyValuePairs<String, Any?>) throws {
-        let body = fields.map { "\(JSONString.quote($0.key)):\(JSON.encode($0.value))" }.joined(separator: ",")
-        do { try handle.write(contentsOf: Data("{\(body)}\n".utf8)) } catch {
+        try write(line: JSON.encode(fields))
+    }
+
+    /// Writes an object whose keys are only known at run time.
+    public func write(_ object: JSONObject) throws {
+        try write(line: JSON.encode(object))
+    }
+
+    private func write(line: String) throws {
+        do { try handle.write(contentsOf: Data((line + "\n").utf8)) } catch {
             throw TrainingError.cannotWrite(path: path, reason: "cannot append to it (\(Self.reason(error)))")
         }
     }

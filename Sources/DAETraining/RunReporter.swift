@@ -92,13 +92,17 @@ public final class RunReporter {
     }
 
     /// One validated epoch: console line, metrics line.
-    public func validation(epoch: Int, step: Int, trainLoss: Double, validationLoss: Double, message: String, imagesPerSecond: Double) throws {
+    /// `knnAccuracy` (`--probe-every`) is added to the metrics line when given.
+    public func validation(epoch: Int, step: Int, trainLoss: Double, validationLoss: Double, message: String, imagesPerSecond: Double,
+                           knnAccuracy: Double? = nil) throws {
         let speed = Double(epoch + 1) / elapsed
         say(String(format: "[Epoch %3d] T_loss: %.5f, V_loss: %.5f, %@ | T_time: %@, T_speed: %.3f",
                    epoch + 1, trainLoss, validationLoss, message, Self.clock(elapsed), speed))
-        try metrics.write(["event": "validation", "Epoch": epoch + 1, "Training loss": trainLoss, "Validation loss": validationLoss,
-                       "Training speed (epochs/sec)": speed, "step": step, "images_per_sec": imagesPerSecond,
-                       "elapsed_sec": elapsed, "world_size": worldSize])
+        var fields: [(String, Any?)] = [("event", "validation"), ("Epoch", epoch + 1), ("Training loss", trainLoss),
+                                        ("Validation loss", validationLoss), ("Training speed (epochs/sec)", speed), ("step", step),
+                                        ("images_per_sec", imagesPerSecond), ("elapsed_sec", elapsed), ("world_size", worldSize)]
+        if let knnAccuracy { fields.append(("knn_accuracy", knnAccuracy)) }
+        try metrics.write(JSONObject(fields))
     }
 
     /// `samples/epoch-NNN.png`: 10 test digits, original / noisy (0.3) / denoised.

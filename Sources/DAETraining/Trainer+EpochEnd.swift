@@ -46,7 +46,8 @@ extension Trainer {
                         to reporter: RunReporter) throws {
         let epoch = finished.epoch
         try reporter.validation(epoch: epoch, step: globalStep, trainLoss: finished.trainLoss, validationLoss: validationLoss, message: message,
-                                imagesPerSecond: Double(finished.images) / (Clock.seconds() - finished.started))
+                                imagesPerSecond: Double(finished.images) / (Clock.seconds() - finished.started),
+                                knnAccuracy: config.probeEvery > 0 && (history.count + 1) % config.probeEvery == 0 ? probeAccuracy() : nil)
         history.append((epoch + 1, finished.trainLoss, validationLoss))
         if let test = testSet {
             try reporter.samplePicture(epoch: epoch, Evaluation.reconstructions(model: model, digits: test, noise: noise, factor: 0.3, count: 10))
@@ -60,6 +61,13 @@ extension Trainer {
         }
         try writeLast(reporter)
         if decision.contains(.stop) { try reporter.earlyStop(epoch: epoch, best: earlyStopping.best) }
+    }
+
+    /// The latent code's 5-nearest-neighbour accuracy on `probeSet` (rank 0; no collectives).
+    func probeAccuracy() -> Double? {
+        guard let (references, queries) = probeSet else { return nil }
+        return Probe(dims: model.latentDim, train: Evaluation.latentCodes(model: model, digits: references), trainLabels: references.labels,
+                     test: Evaluation.latentCodes(model: model, digits: queries), testLabels: queries.labels).knnAccuracy(k: 5)
     }
 
     /// Mean squared error of the model (eval mode) on the validation hold-out, inputs noised

@@ -39,6 +39,14 @@ public final class Trainer {
     public internal(set) var history: [(epoch: Int, train: Double, validation: Double)] = []
     public internal(set) var bestEpoch: Int?
 
+    /// Rank 0's images for `--probe-every`: the first 2,000 training images (the kNN's
+    /// references) and the first 1,000 validation images (its queries): the same on any world size.
+    lazy var probeSet: (references: Digits, queries: Digits)? = {
+        guard communicator.rank == 0, config.probeEvery > 0 else { return nil }
+        return try? (splits.loadTraining(ranges: [0..<min(2_000, splits.trainCount)]),
+                     splits.loadValidation(part: 0..<min(1_000, splits.validationCount)))
+    }()
+
     /// The test digits rank 0 draws its pictures from and reports the final test error on;
     /// without them (no t10k files) the run goes on, saying so once, without those outputs.
     public private(set) lazy var testSet: Digits? = {

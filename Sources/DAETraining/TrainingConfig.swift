@@ -32,6 +32,8 @@ public struct TrainingConfig: Sendable {
     public var earlyStopDelta = 0.0
     /// Write `last.safetensors` every this many steps too (0: at validations only).
     public var checkpointEvery = 0
+    /// Add the latent code's kNN accuracy to every this many validations' metrics (0: never).
+    public var probeEvery = 0
     /// Where rank 0 writes its files (nil: nowhere).
     public var outDir: String?
 
@@ -46,7 +48,7 @@ public struct TrainingConfig: Sendable {
                 "epochs": epochs, "max_steps": maxSteps, "lr": learningRate, "noise_factor": noiseFactor, "noise": noise.rawValue,
                 "val_size": validationSize, "limit_train": limitTrain, "digits": digits.map { $0.map { $0 as Any? } }, "seed": seed, "bn": batchNorm.rawValue, "overlap": overlap,
                 "threads": threads, "log_every": logEvery, "validation_interval": validationInterval,
-                "early_stop_patience": earlyStopPatience, "early_stop_delta": earlyStopDelta, "checkpoint_every": checkpointEvery,
+                "early_stop_patience": earlyStopPatience, "early_stop_delta": earlyStopDelta, "checkpoint_every": checkpointEvery, "probe_every": probeEvery,
                 "out_dir": outDir]
     }
 

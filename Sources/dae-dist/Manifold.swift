@@ -52,7 +52,7 @@ struct Manifold: ParsableCommand {
         let autoencoder = try model.load()
         let digits = try data.load()
         let d = autoencoder.latentDim
-        let codes = ProbeCommand.latents(autoencoder, digits)
+        let codes = Evaluation.latentCodes(model: autoencoder, digits: digits)
         let plane = LatentPlane(codes: codes, dims: d)
         let points = (0..<digits.count).map { plane.coordinates(codes[($0 * d)..<(($0 + 1) * d)]) }
         func range(_ values: [Double]) -> (Double, Double) { (Detection.percentile(values, 2), Detection.percentile(values, 98)) }

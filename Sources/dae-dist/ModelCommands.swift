@@ -92,7 +92,7 @@ struct Encode: ParsableCommand {
         let autoencoder = try model.load()
         let digits = try data.load()
         let d = autoencoder.latentDim
-        let codes = ProbeCommand.latents(autoencoder, digits)
+        let codes = Evaluation.latentCodes(model: autoencoder, digits: digits)
         var csv = (0..<d).map { "z\($0)" }.joined(separator: ",") + ",label\n"
         for i in 0..<digits.count {
             csv += codes[(i * d)..<((i + 1) * d)].map { String(format: "%.6g", $0) }.joined(separator: ",") + ",\(digits.labels[i])\n"

@@ -40,8 +40,8 @@ struct ProbeCommand: ParsableCommand {
         } catch let error as DataError {
             throw ValidationFailure(error)
         }
-        let latent = Probe(dims: autoencoder.latentDim, train: Self.latents(autoencoder, training), trainLabels: training.labels,
-                           test: Self.latents(autoencoder, test), testLabels: test.labels)
+        let latent = Probe(dims: autoencoder.latentDim, train: Evaluation.latentCodes(model: autoencoder, digits: training), trainLabels: training.labels,
+                           test: Evaluation.latentCodes(model: autoencoder, digits: test), testLabels: test.labels)
         let pixels = Probe(dims: Digits.pixelsPerImage, train: training.pixels.map { Float($0) * (1 / 255) }, trainLabels: training.labels,
                            test: test.pixels.map { Float($0) * (1 / 255) }, testLabels: test.labels)
         let report: KeyValuePairs<String, Any?> = [
@@ -52,15 +52,5 @@ struct ProbeCommand: ParsableCommand {
         let json = JSON.encode(report)
         print(json)
         if let output { try AtomicFile.write(Data((json + "\n").utf8), to: output) }
-    }
-
-    /// Each image's latent code (noise-free), row after row.
-    static func latents(_ model: Autoencoder, _ digits: Digits) -> [Float] {
-        var codes: [Float] = []
-        codes.reserveCapacity(digits.count * model.latentDim)
-        Evaluation.forEachChunk(model: model, digits: digits, noise: NoiseGenerator(seed: 0), factor: 0, noiseEpoch: NoiseGenerator.testEpoch) { _, n, _, _ in
-            codes += UnsafeBufferPointer(start: model.latent.pointer, count: n * model.latentDim)
-        }
-        return codes
     }
 }

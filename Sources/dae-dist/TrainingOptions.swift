@@ -50,6 +50,8 @@ struct TrainingOptions: ParsableArguments {
     var earlyStopDelta = 0.0
     @Option(name: .customLong("checkpoint-every"), help: "Also write checkpoints/last.safetensors every N steps (0: at validations only).")
     var checkpointEvery = 0
+    @Option(name: .customLong("probe-every"), help: "Every N validations, add the latent code's kNN accuracy (rank 0: 2,000 training images against 1,000 validation ones) to metrics.jsonl (0: never).")
+    var probeEvery = 0
 
     func validate() throws {
         func positive(_ value: Int, _ flag: String) throws { if value < 1 { throw ValidationError("\(flag) must be at least 1 (got \(value)).") } }
@@ -69,6 +71,7 @@ struct TrainingOptions: ParsableArguments {
         try positive(validationInterval, "--validation-interval"); try positive(earlyStopPatience, "--early-stop-patience")
         guard earlyStopDelta >= 0 else { throw ValidationError("--early-stop-delta must be 0 or more (got \(earlyStopDelta)).") }
         guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more.") }
+        guard probeEvery >= 0 else { throw ValidationError("--probe-every must be 0 or more.") }
         guard batchSize >= shards else {
             throw ValidationError("--batch-size (\(batchSize)) must be at least --shards (\(shards)): every shard gives a sample to every step. Raise the batch or lower --shards.")
         }
@@ -99,6 +102,7 @@ struct TrainingOptions: ParsableArguments {
         config.earlyStopPatience = earlyStopPatience
         config.earlyStopDelta = earlyStopDelta
         config.checkpointEvery = checkpointEvery
+        config.probeEvery = probeEvery
         config.outDir = outDir
         return config
     }

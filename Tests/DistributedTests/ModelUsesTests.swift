@@ -79,4 +79,20 @@ final class ModelUsesTests: XCTestCase {
         XCTAssertEqual(grid.width, 6 * (28 * 2 + 4) + 4)  // 6 digits at scale 2, 4-pixel gaps
         XCTAssertEqual(grid.height, grid.width)
     }
+
+    /// `train --probe-every 1` adds the latent code's kNN accuracy to every validation line;
+    /// without it the lines have none.
+    func testProbeEveryAddsKNNAccuracyToValidations() throws {
+        func validations(_ extra: [String]) throws -> [[String: Any]] {
+            let run = temporaryDirectory()
+            XCTAssertEqual(try runDirect(["train"] + TrainRuns.small + ["--epochs", "2"] + extra + ["--out-dir", run]).status, 0)
+            return try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+                .compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                .filter { $0["event"] as? String == "validation" }
+        }
+        let probed = try validations(["--probe-every", "1"])
+        XCTAssertEqual(probed.count, 2)
+        for line in probed { XCTAssertTrue((0...1).contains(line["knn_accuracy"] as? Double ?? -1), "\(line)") }
+        XCTAssertTrue(try validations([]).allSatisfy { $0["knn_accuracy"] == nil })
+    }
 }
