@@ -158,6 +158,16 @@ public enum Communicators {
         ((communicator as? MPICommunicator)?.rankOnNode ?? 0) == 0
     }
 
+    /// Runs `body` with the collectives' watchdog at `seconds` at least: for a wait that is
+    /// known to be long (the node's first rank downloading the data).
+    public static func waiting<T>(_ communicator: Communicator, atMost seconds: Double, _ body: () throws -> T) rethrows -> T {
+        guard let mpi = communicator as? MPICommunicator else { return try body() }
+        let saved = mpi.timeout
+        mpi.timeout = max(saved, seconds)
+        defer { mpi.timeout = saved }
+        return try body()
+    }
+
     /// Ends MPI cleanly when it is in use.
     public static func finish(_ communicator: Communicator) {
         (communicator as? MPICommunicator)?.finalize()

@@ -116,13 +116,17 @@ struct Train: ParsableCommand {
         guard case .mnist(let dataDir) = source else { return source }
         let failures = DoubleBuffer(count: 1), host = ProcessInfo.processInfo.hostName
         failures[0] = 0
+        let downloader = MNISTDownloader(mirrors: mirrors.list)
         if Communicators.firstOnNode(communicator) && !MNISTFiles.allPresent(dataDir: dataDir) && download {
-            do { try MNISTDownloader(mirrors: mirrors.list).download(into: dataDir) { print("dae-dist: \(host): \($0)") } } catch {
+            do { try downloader.download(into: dataDir) { print("dae-dist: \(host): \($0)") } } catch {
                 FileHandle.standardError.write(Data("dae-dist: \(host): \(userMessage(error))\n".utf8))
                 failures[0] = 1
             }
         }
-        try communicator.allReduceSum(failures.buffer)  // the node's other ranks wait for its download here
+        // The node's other ranks wait for its download here, for as long as a download may take
+        // (every file from every mirror, each within the downloader's timeout), not --collective-timeout.
+        let longest = Double(MNISTDownloader.allFiles.count * downloader.mirrors.count) * downloader.timeout + 60
+        try Communicators.waiting(communicator, atMost: longest) { try communicator.allReduceSum(failures.buffer) }
         if failures[0] == 0 && communicator.size > 1 && !MNISTFiles.allPresent(dataDir: dataDir) {
             FileHandle.standardError.write(Data("dae-dist: rank \(communicator.rank) on \(host) is missing MNIST files in \(dataDir); put them there on every host, or let the node's first rank download them (--download)\n".utf8))
             failures[0] = 1
