@@ -146,10 +146,22 @@ public struct MNISTDownloader: Sendable {
             return body
         }
 
+        private var done = false
+
         private func fail(_ error: Error) {
             lock.lock()
             if failure == nil { failure = error }
             lock.unlock()
+        }
+
+        /// Ends the wait, once: at the transfer's end, or as soon as its outcome is known (a
+        /// body past the limit: the callbacks of data already read may still be queued behind).
+        private func finish() {
+            lock.lock()
+            let first = !done
+            done = true
+            lock.unlock()
+            if first { finished.signal() }
         }
 
         func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
@@ -169,12 +181,13 @@ public struct MNISTDownloader: Sendable {
             if over {
                 fail(DataError.unreadable(path: address, reason: "the server sent more than the \(limit) bytes this file has; stopped there"))
                 dataTask.cancel()
+                finish()
             }
         }
 
         func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
             if let error { fail(error) }
-            finished.signal()
+            finish()
         }
     }
 }
