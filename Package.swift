@@ -5,6 +5,7 @@ import PackageDescription
 /// - `CBLAS`: OpenBLAS on Linux, loaded at first use with the kernel for the CPU's features
 ///   (macOS uses Accelerate instead).
 /// - `CZlib`: zlib, to read gzip-compressed IDX files.
+/// - `CHTTP`: downloads on libcurl, bounded in bytes and seconds whatever the server does.
 /// - `CKernels`: the direct 3x3 convolutions of the single-channel layers and the halving
 ///   convolutions' im2col and col2im, in C so they can be built for AVX-512 and AVX2 + FMA
 ///   beside the baseline (see `KernelBuild.swift`); the CPU's features (CPUID); and the
@@ -66,8 +67,12 @@ let package = Package(
             dependencies: ["DAECore", "DAEData", "DAEPictures"]
         ),
         .target(
+            name: "CHTTP",
+            linkerSettings: [.linkedLibrary("curl")]
+        ),
+        .target(
             name: "DAEData",
-            dependencies: ["CZlib", "DAECore"]
+            dependencies: ["CZlib", "CHTTP", "DAECore"]
         ),
         .target(
             name: "CKernels"

@@ -119,7 +119,10 @@ check "second run into a busy --out-dir" 1 "another training is running into thi
 kill -KILL $first 2>/dev/null; wait $first 2>/dev/null
 
 # --- the network ---
-python3 - > "$work/port" 2>/dev/null <<'EOF' &
+# mirror MODE: a loopback HTTP server in the background that drips its body (1 byte per 0.5 s)
+# or sends one without end; prints the base URL once it listens.
+mirror() {
+  python3 - "$1" > "$work/port.$1" 2>/dev/null <<'EOF' &
 import socket, sys, time
 server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 server.bind(("127.0.0.1", 0)); server.listen(8); print(server.getsockname()[1], flush=True)
@@ -127,14 +130,20 @@ deadline = time.time() + 100
 while time.time() < deadline:
     connection, _ = server.accept(); connection.recv(65536)
     try:
-        if connection.getsockname()[1] and len(sys.argv) < 2:
+        if sys.argv[1] == "drip":
             connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4542\r\n\r\n")
             for _ in range(200): connection.sendall(b"x"); time.sleep(0.5)
+        else:
+            connection.sendall(b"HTTP/1.1 200 OK\r\n\r\n")
+            while time.time() < deadline: connection.sendall(bytes(1 << 16))
     except OSError: pass
     connection.close()
 EOF
-while [ ! -s "$work/port" ]; do sleep 0.1; done
-check "download mirror drips 1 byte / 0.5 s, --timeout 2" 1 "timed out after 2 s" -- "$bin" download --mirror "http://127.0.0.1:$(cat "$work/port")/" --timeout 2 --data-dir "$work/dl.drip"
+  while [ ! -s "$work/port.$1" ]; do sleep 0.1; done
+  echo "http://127.0.0.1:$(cat "$work/port.$1")/"
+}
+check "download mirror drips 1 byte / 0.5 s, --timeout 2" 1 "timed out after 2 s" -- "$bin" download --mirror "$(mirror drip)" --timeout 2 --data-dir "$work/dl.drip"
+check "download mirror sends without end" 1 "more than the 9912422 bytes" -- "$bin" download --mirror "$(mirror endless)" --timeout 30 --data-dir "$work/dl.endless"
 check "download mirror that does not answer" 1 "could not download" -- "$bin" download --mirror "http://127.0.0.1:9/" --timeout 2 --data-dir "$work/dl.dead"
 
 # --- dying and stuck ranks ---

@@ -1,8 +1,6 @@
+import CHTTP
 import DAECore
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Fetches the MNIST files from the public mirrors, trying each in turn. A file is written to
 /// a temporary name beside its destination, checked against MNIST's published MD5, synced and
@@ -103,91 +101,30 @@ public struct MNISTDownloader: Sendable {
     }
 
     /// One GET of at most `limit` bytes, within `timeout` seconds in all; non-2xx statuses are
-    /// errors. The body is taken as it arrives and the transfer cancelled at the first byte past
-    /// `limit` or at the deadline.
+    /// errors. libcurl takes the body in its own thread and the first byte past `limit` aborts
+    /// the transfer there (see CHTTP), so memory and time stay bounded whatever the server does.
     func fetch(_ address: String, limit: Int) throws -> Data {
-        guard let url = URL(string: address) else { throw DataError.invalidSetting(.mirror, reason: "\(address) is not a URL") }
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        configuration.timeoutIntervalForResource = timeout
-        let transfer = Transfer(address: address, limit: limit)
-        let session = URLSession(configuration: configuration, delegate: transfer, delegateQueue: nil)
-        defer { session.invalidateAndCancel() }
-        let task = session.dataTask(with: url)
-        task.resume()
-        if transfer.finished.wait(timeout: .now() + timeout) == .timedOut {
-            task.cancel()
-            throw DataError.unreadable(path: address, reason: "timed out after \(Self.seconds(timeout)) s (--timeout)")
+        guard URL(string: address) != nil else { throw DataError.invalidSetting(.mirror, reason: "\(address) is not a URL") }
+        var result = dae_http_result()
+        let outcome = dae_http_get(address, limit, timeout, &result)
+        defer { dae_http_free(&result) }
+        func fail(_ reason: String) -> DataError { .unreadable(path: address, reason: reason) }
+        switch Int(outcome) {
+        case Int(DAE_HTTP_OK):
+            return result.data.map { Data(bytes: $0, count: result.size) } ?? Data()
+        case Int(DAE_HTTP_TOO_LARGE):
+            throw fail("the server sent more than the \(limit) bytes this file has; stopped there")
+        case Int(DAE_HTTP_TIMED_OUT):
+            throw fail("timed out after \(Self.seconds(timeout)) s (--timeout)")
+        case Int(DAE_HTTP_STATUS):
+            throw fail("HTTP status \(result.status)")
+        default:
+            let message = withUnsafeBytes(of: result.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            throw fail(message)
         }
-        return try transfer.result()
     }
 
     static func seconds(_ value: TimeInterval) -> String {
         value == value.rounded() ? String(Int(value)) : String(value)
-    }
-
-    /// One transfer's body, status and end, filled in by URLSession's delegate queue.
-    private final class Transfer: NSObject, URLSessionDataDelegate, @unchecked Sendable {
-        let address: String
-        let limit: Int
-        let finished = DispatchSemaphore(value: 0)
-        private let lock = NSLock()
-        private var body = Data()
-        private var failure: Error?
-
-        init(address: String, limit: Int) {
-            (self.address, self.limit) = (address, limit)
-        }
-
-        func result() throws -> Data {
-            lock.lock()
-            defer { lock.unlock() }
-            if let failure { throw failure }
-            return body
-        }
-
-        private var done = false
-
-        private func fail(_ error: Error) {
-            lock.lock()
-            if failure == nil { failure = error }
-            lock.unlock()
-        }
-
-        /// Ends the wait, once: at the transfer's end, or as soon as its outcome is known (a
-        /// body past the limit: the callbacks of data already read may still be queued behind).
-        private func finish() {
-            lock.lock()
-            let first = !done
-            done = true
-            lock.unlock()
-            if first { finished.signal() }
-        }
-
-        func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-                        completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
-            if let http = response as? HTTPURLResponse, !(200..<300).contains(http.statusCode) {
-                fail(DataError.unreadable(path: address, reason: "HTTP status \(http.statusCode)"))
-                return completionHandler(.cancel)
-            }
-            completionHandler(.allow)
-        }
-
-        func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-            lock.lock()
-            let over = body.count + data.count > limit
-            if !over { body.append(data) }
-            lock.unlock()
-            if over {
-                fail(DataError.unreadable(path: address, reason: "the server sent more than the \(limit) bytes this file has; stopped there"))
-                dataTask.cancel()
-                finish()
-            }
-        }
-
-        func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
-            if let error { fail(error) }
-            finish()
-        }
     }
 }
