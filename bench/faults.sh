@@ -119,8 +119,9 @@ check "second run into a busy --out-dir" 1 "another training is running into thi
 kill -KILL $first 2>/dev/null; wait $first 2>/dev/null
 
 # --- the network ---
-# mirror MODE: a loopback HTTP server in the background that drips its body (1 byte per 0.5 s)
-# or sends one without end; prints the base URL once it listens.
+# mirror MODE: a loopback HTTP server, a background job of this script (killed at its exit),
+# that drips its body (1 byte per 0.5 s) or sends one without end; its base URL is then in
+# $work/url.MODE.
 mirror() {
   python3 - "$1" > "$work/port.$1" 2>/dev/null <<'EOF' &
 import socket, sys, time
@@ -140,10 +141,11 @@ while time.time() < deadline:
     connection.close()
 EOF
   while [ ! -s "$work/port.$1" ]; do sleep 0.1; done
-  echo "http://127.0.0.1:$(cat "$work/port.$1")/"
+  echo "http://127.0.0.1:$(cat "$work/port.$1")/" > "$work/url.$1"
 }
-check "download mirror drips 1 byte / 0.5 s, --timeout 2" 1 "timed out after 2 s" -- "$bin" download --mirror "$(mirror drip)" --timeout 2 --data-dir "$work/dl.drip"
-check "download mirror sends without end" 1 "more than the 9912422 bytes" -- "$bin" download --mirror "$(mirror endless)" --timeout 30 --data-dir "$work/dl.endless"
+mirror drip; mirror endless
+check "download mirror drips 1 byte / 0.5 s, --timeout 2" 1 "timed out after 2 s" -- "$bin" download --mirror "$(cat "$work/url.drip")" --timeout 2 --data-dir "$work/dl.drip"
+check "download mirror sends without end" 1 "more than the 9912422 bytes" -- "$bin" download --mirror "$(cat "$work/url.endless")" --timeout 30 --data-dir "$work/dl.endless"
 check "download mirror that does not answer" 1 "could not download" -- "$bin" download --mirror "http://127.0.0.1:9/" --timeout 2 --data-dir "$work/dl.dead"
 
 # --- dying and stuck ranks ---
