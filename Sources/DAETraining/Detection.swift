@@ -8,15 +8,11 @@ public enum Detection {
         precondition(scores.count == anomalous.count, "a label per score")
         let positives = anomalous.filter { $0 }.count, negatives = anomalous.count - positives
         guard positives > 0, negatives > 0 else { return nil }
-        let order = scores.indices.sorted { scores[$0] < scores[$1] }
+        let (order, runs) = tiedRuns(scores, descending: false)
         var rankSum = 0.0
-        var start = 0
-        while start < order.count {
-            var end = start
-            while end + 1 < order.count && scores[order[end + 1]] == scores[order[start]] { end += 1 }
-            let averageRank = Double(start + end) / 2 + 1  // ranks from 1; tied scores share their mean rank
-            for k in start...end where anomalous[order[k]] { rankSum += averageRank }
-            start = end + 1
+        for run in runs {
+            let averageRank = Double(run.lowerBound + run.upperBound) / 2 + 1  // ranks from 1; tied scores share their mean rank
+            for k in run where anomalous[order[k]] { rankSum += averageRank }
         }
         let p = Double(positives), n = Double(negatives)
         return (rankSum - p * (p + 1) / 2) / (p * n)
@@ -29,20 +25,29 @@ public enum Detection {
         precondition(scores.count == anomalous.count, "a label per score")
         let positives = anomalous.filter { $0 }.count
         guard positives > 0 else { return nil }
-        let order = scores.indices.sorted { scores[$0] > scores[$1] }
-        var truePositives = 0, taken = 0, previousRecall = 0.0, sum = 0.0
+        let (order, runs) = tiedRuns(scores, descending: true)
+        var truePositives = 0, previousRecall = 0.0, sum = 0.0
+        for run in runs {
+            for k in run where anomalous[order[k]] { truePositives += 1 }
+            let recall = Double(truePositives) / Double(positives), precision = Double(truePositives) / Double(run.upperBound + 1)
+            sum += (recall - previousRecall) * precision
+            previousRecall = recall
+        }
+        return sum
+    }
+
+    /// The indices of `scores` sorted, and the runs of equal scores as ranges of that order.
+    private static func tiedRuns(_ scores: [Double], descending: Bool) -> (order: [Int], runs: [ClosedRange<Int>]) {
+        let order = scores.indices.sorted { descending ? scores[$0] > scores[$1] : scores[$0] < scores[$1] }
+        var runs: [ClosedRange<Int>] = []
         var start = 0
         while start < order.count {
             var end = start
             while end + 1 < order.count && scores[order[end + 1]] == scores[order[start]] { end += 1 }
-            for k in start...end where anomalous[order[k]] { truePositives += 1 }
-            taken = end + 1
-            let recall = Double(truePositives) / Double(positives), precision = Double(truePositives) / Double(taken)
-            sum += (recall - previousRecall) * precision
-            previousRecall = recall
+            runs.append(start...end)
             start = end + 1
         }
-        return sum
+        return (order, runs)
     }
 
     /// Precision and recall of "anomalous when `score` > `threshold`" (precision nil when

@@ -5,21 +5,21 @@ public struct PrincipalComponents {
     /// Unit vectors, largest variance first; each with its largest entry positive.
     public let components: [[Double]]
 
-    public init(rows: [Float], dims: Int, count: Int = 2) {
+    public init(rows: [Float], dims: Int, components wanted: Int = 2) {
         precondition(dims > 0 && rows.count % dims == 0, "rows of \(dims) values")
-        let n = max(1, rows.count / dims)
+        let count = rows.count / dims, n = Double(max(1, count))
         var mean = [Double](repeating: 0, count: dims)
-        for r in 0..<n where r * dims < rows.count { for j in 0..<dims { mean[j] += Double(rows[r * dims + j]) / Double(n) } }
+        for r in 0..<count { for j in 0..<dims { mean[j] += Double(rows[r * dims + j]) / n } }
         var covariance = [Double](repeating: 0, count: dims * dims)
-        for r in 0..<(rows.count / dims) {
+        for r in 0..<count {
             for i in 0..<dims {
                 let a = Double(rows[r * dims + i]) - mean[i]
-                for j in i..<dims { covariance[i * dims + j] += a * (Double(rows[r * dims + j]) - mean[j]) / Double(n) }
+                for j in i..<dims { covariance[i * dims + j] += a * (Double(rows[r * dims + j]) - mean[j]) / n }
             }
         }
         for i in 0..<dims { for j in 0..<i { covariance[i * dims + j] = covariance[j * dims + i] } }
         var components: [[Double]] = []
-        for _ in 0..<min(count, dims) {
+        for _ in 0..<min(wanted, dims) {
             var v = (0..<dims).map { 1 + Double($0) * 1e-3 }  // a fixed start, not orthogonal to any real direction in practice
             var value = 0.0
             for _ in 0..<1000 {

@@ -38,12 +38,8 @@ struct Anomaly: ParsableCommand {
         let test = try data.load()
         let scores = reconstructionErrors(autoencoder, test)
         let anomalous = test.labels.map { !normal.contains(Int($0)) }
-        let splits: DataSplits, validation: Digits
-        do {
-            splits = try DataSplits(source: data.data.source(seed: 0), validationSize: valSize ?? metadata["val_size"].flatMap(Int.init) ?? 5000,
-                                    digits: normal)
-            validation = try splits.loadValidation()
-        } catch let error as DataError {
+        let validation: Digits
+        do { validation = try model.splits(of: data.data, valSize: valSize, digits: normal).loadValidation() } catch let error as DataError {
             throw ValidationFailure(error)
         }
         let threshold = Detection.percentile(reconstructionErrors(autoencoder, validation), Self.thresholdPercentile)

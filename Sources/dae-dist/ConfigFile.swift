@@ -40,25 +40,23 @@ struct ConfigFile {
         var origins: [(flag: String, key: String)] = []
         for key in object.keys.sorted() {
             let name = "--" + key.replacingOccurrences(of: "_", with: "-")
+            let produced: [String]
             switch object[key] {
             case is NSNull:
-                continue
+                produced = []
             case let number as NSNumber where String(cString: number.objCType) == "c":  // JSON true or false
-                if number.boolValue {
-                    flags.append(name)
-                } else if !name.hasPrefix("--no-") {
-                    flags.append("--no-" + name.dropFirst(2))
-                }
+                produced = number.boolValue ? [name] : name.hasPrefix("--no-") ? [] : ["--no-" + name.dropFirst(2)]
             case let number as NSNumber:
-                flags += [name, number.stringValue]
+                produced = [name, number.stringValue]
             case let string as String:
-                flags += [name, string]
+                produced = [name, string]
             case let list as [Any]:  // "digits": [0, 1] is --digits 0,1
-                flags += [name, list.map { "\($0)" }.joined(separator: ",")]
+                produced = [name, list.map { "\($0)" }.joined(separator: ",")]
             default:
                 throw Failure(message: "--config: \(path): \"\(key)\" must be a number, a string, true or false.")
             }
-            origins.append((flags.last { $0.hasPrefix("--") } ?? name, key))
+            flags += produced
+            if let flag = produced.first { origins.append((flag, key)) }
         }
         let file = ConfigFile(path: path, flagsFromKeys: origins)
         // Subcommand name (if any) first, then the file's flags, then the command line's.

@@ -24,6 +24,17 @@ struct ModelOptions: ParsableArguments {
         }
     }
 
+    /// The training and validation sets of the data a checkpoint was trained on: `--val-size`
+    /// when given, else the checkpoint's recorded `val_size`, else train's default.
+    func splits(of data: DataOptions, valSize: Int?, limitTrain: Int? = nil, digits: [Int]? = nil) throws -> DataSplits {
+        do {
+            return try DataSplits(source: data.source(seed: 0), validationSize: valSize ?? metadata()["val_size"].flatMap(Int.init) ?? 5000,
+                                  limitTrain: limitTrain, digits: digits)
+        } catch let error as DataError {
+            throw ValidationFailure(error)
+        }
+    }
+
     /// The checkpoint's metadata (what `train` recorded with it: digits, val_size, ...).
     func metadata() throws -> [String: String] {
         do { return try SafeTensors.read(path: checkpoint).metadata } catch let error as SafeTensorsError {

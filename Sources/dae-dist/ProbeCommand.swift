@@ -30,12 +30,10 @@ struct ProbeCommand: ParsableCommand {
 
     func run() throws {
         let autoencoder = try model.load()
-        let metadata = try model.metadata()
         let test = try data.load()
         let training: Digits
         do {
-            let splits = try DataSplits(source: data.data.source(seed: 0), validationSize: valSize ?? metadata["val_size"].flatMap(Int.init) ?? 5000,
-                                        limitTrain: limitTrain)
+            let splits = try model.splits(of: data.data, valSize: valSize, limitTrain: limitTrain)
             training = try splits.loadTraining(ranges: [0..<splits.trainCount])
         } catch let error as DataError {
             throw ValidationFailure(error)

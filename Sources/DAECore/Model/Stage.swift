@@ -41,7 +41,9 @@ struct Stage {
         while i < layers.count {
             let layer = layers[i]
             let followedByNorm = i + 1 < layers.count && layers[i + 1].module == .batchNorm2d
-            let fusesActivation = layer.module == .batchNorm2d && i + 1 < layers.count && layers[i + 1].module == .leakyReLU
+            // Not across the encoder's end: the latent code is the encoder's last output.
+            let fusesActivation = layer.module == .batchNorm2d && i + 1 < layers.count && i + 1 != architecture.encoderCount
+                && layers[i + 1].module == .leakyReLU
             let operation = makeOperation(layer, followedByNorm: followedByNorm, fusesActivation: fusesActivation, previous: stages.last,
                                           parameters: parameters, batchNormState: batchNormState, batchNormIndex: batchNorms)
             if layer.module == .batchNorm2d { batchNorms += 1 }
