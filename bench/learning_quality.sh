@@ -8,11 +8,15 @@
 # batch order and noise draws to differ. Needs torch. For each latent size it prints the mean
 # and standard deviation of each side and a two-sided permutation test of the difference of
 # the means (all 12,870 ways to split 8 + 8 seeds, or 20,000 random ones beyond that).
+# NOISE (gaussian, masking, salt-pepper) and NOISE_FACTOR pick the corruption for both sides
+# (default: dae-dist's, gaussian 0.1).
 #   SEEDS="0 1 2 3 4 5 6 7" LATENTS="16" bench/learning_quality.sh [data-dir]
+#   NOISE=masking NOISE_FACTOR=0.25 SEEDS="0 1 2 3 4 5 6 7" LATENTS="16" bench/learning_quality.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:-../shared/data/mnist-mini}
 seeds=${SEEDS:-0 1 2}
+noise=(--noise "${NOISE:-gaussian}" --noise-factor "${NOISE_FACTOR:-0.1}")
 swift build -c release --product dae-dist >/dev/null
 export OMPI_MCA_mpi_yield_when_idle=1
 root_flag=(); [ "$(id -u)" -ne 0 ] || root_flag=(--allow-run-as-root)
@@ -22,14 +26,14 @@ for latent in ${LATENTS:-2 16}; do
   for seed in $seeds; do
     out=$(mktemp -d)
     mpirun -n 2 --oversubscribe "${root_flag[@]}" .build/release/dae-dist train --data-dir "$data" --val-size 1000 --batch-size 256 \
-        --epochs 20 --latent-dim "$latent" --seed "$seed" --log-every 0 --out-dir "$out" > "$out/console.txt" 2>&1
+        --epochs 20 --latent-dim "$latent" --seed "$seed" "${noise[@]}" --log-every 0 --out-dir "$out" > "$out/console.txt" 2>&1
     ours=$(python3 -c "import json; print(json.load(open('$out/summary.json'))['best_validation_loss'])")
     init_args=()
     if [ "${SAME_INIT:-0}" = 1 ]; then
       .build/release/dae-dist init --latent-dim "$latent" --seed "$seed" --output "$out/init.safetensors" >/dev/null
       init_args=(--init "$out/init.safetensors")
     fi
-    theirs=$(python3 bench/reference_trainer.py --data-dir "$data" --val-size 1000 --latent-dim "$latent" --seed "$seed" --threads 2 "${init_args[@]}" |
+    theirs=$(python3 bench/reference_trainer.py --data-dir "$data" --val-size 1000 --latent-dim "$latent" --seed "$seed" "${noise[@]}" --threads 2 "${init_args[@]}" |
              tail -1 | python3 -c "import json, sys; print(json.load(sys.stdin)['best_validation_loss'])")
     printf "%-7s %-6s %12.5f %12.5f\n" "$latent" "$seed" "$ours" "$theirs"
     ours_all+=("$ours"); theirs_all+=("$theirs")

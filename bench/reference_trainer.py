@@ -30,6 +30,16 @@ def read_idx(data_dir: str, stem: str) -> np.ndarray:
     raise SystemExit(f"no {stem} in {data_dir}")
 
 
+def corrupt(clean: torch.Tensor, noise: str, factor: float) -> torch.Tensor:
+    """dae-dist's corruptions (DESIGN.md): additive Gaussian noise clamped to [0, 1], or a
+    fraction of pixels set to 0 (masking) or to 0 or 1 with equal chance (salt-pepper)."""
+    if noise == "gaussian":
+        return torch.clamp(clean + factor * torch.randn_like(clean), 0, 1)
+    hit = torch.rand_like(clean) < factor
+    value = torch.zeros_like(clean) if noise == "masking" else (torch.rand_like(clean) < 0.5).float()
+    return torch.where(hit, value, clean)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir", required=True)
@@ -38,7 +48,9 @@ def main():
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--noise-factor", type=float, default=0.1)
+    parser.add_argument("--noise", choices=["gaussian", "masking", "salt-pepper"], default="gaussian")
+    parser.add_argument("--noise-factor", type=float, default=0.1,
+                        help="standard deviation (gaussian) or fraction of pixels corrupted (masking, salt-pepper)")
     parser.add_argument("--patience", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
@@ -49,7 +61,7 @@ def main():
 
     images = torch.from_numpy(read_idx(args.data_dir, "train-images-idx3-ubyte").astype(np.float32) / 255.0)
     train, validation = images[:-args.val_size], images[-args.val_size:]
-    validation_noisy = torch.clamp(validation + args.noise_factor * torch.randn_like(validation), 0, 1)
+    validation_noisy = corrupt(validation, args.noise, args.noise_factor)
     model = Autoencoder(args.latent_dim)
     if args.init:
         from safetensors.torch import load_file
@@ -62,7 +74,7 @@ def main():
         losses = []
         for i in range(0, len(train) - args.batch_size + 1, args.batch_size):
             clean = train[order[i:i + args.batch_size]]
-            noisy = torch.clamp(clean + args.noise_factor * torch.randn_like(clean), 0, 1)
+            noisy = corrupt(clean, args.noise, args.noise_factor)
             loss = torch.mean((model(noisy) - clean) ** 2)
             optimizer.zero_grad()
             loss.backward()
