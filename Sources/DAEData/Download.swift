@@ -76,9 +76,12 @@ public struct MNISTDownloader: Sendable {
         }
     }
 
-    /// Temporary file, checksum, fsync, rename.
+    /// Temporary file, checksum, fsync, rename. The temporary name carries the host as well as
+    /// the process: nodes that share the data folder (containers on one volume, an NFS home)
+    /// can have downloaders with the same process id.
     func store(_ data: Data, at destination: String, url: String, expectedMD5: String) throws {
-        let temporary = destination + ".partial-\(ProcessInfo.processInfo.processIdentifier)"
+        let process = ProcessInfo.processInfo
+        let temporary = destination + ".partial-\(process.hostName)-\(process.processIdentifier)"
         defer { try? FileManager.default.removeItem(atPath: temporary) }
         guard FileManager.default.createFile(atPath: temporary, contents: data),
               let handle = FileHandle(forUpdatingAtPath: temporary) else {
