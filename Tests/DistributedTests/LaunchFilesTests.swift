@@ -27,7 +27,7 @@ final class LaunchFilesTests: XCTestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: root.appendingPathComponent(dockerfile).path), dockerfile)
             XCTAssertEqual(service["networks"] as? [String], ["cluster"], name)
             XCTAssertEqual(Set(service["volumes"] as? [String] ?? []), ["keys:/keys", "${DATA_DIR:-data}:/data", "${RUNS_DIR:-./runs}:/runs"], name)
-            let role = try XCTUnwrap((service["command"] as? [String])?.first, name)
+            let role = try XCTUnwrap((service["environment"] as? [String: Any])?["ROLE"] as? String, name)
             XCTAssertTrue(entrypoint.contains("\n\(role))"), "the entrypoint handles '\(role)'")
         }
         let launcher = services["launcher"]!

@@ -68,13 +68,22 @@ enum MPIRun {
     }
 }
 
-/// Runs a program to completion, capturing stdout and stderr together.
+/// Runs a program to completion, capturing stdout and stderr together. Past `deadline`
+/// seconds coreutils' `timeout` ends it and everything it started in its process group
+/// (mpirun and its ranks among them) and the status is 124, so a hung run fails its test
+/// instead of stalling the suite.
 enum Subprocess {
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                    directory: URL? = nil) throws -> (status: Int32, output: String) {
+                    directory: URL? = nil, deadline: Int = 900) throws -> (status: Int32, output: String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
+        let timeout = "/usr/bin/timeout"
+        if FileManager.default.isExecutableFile(atPath: timeout) {
+            process.executableURL = URL(fileURLWithPath: timeout)
+            process.arguments = ["--kill-after=20", String(deadline), executable] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+        }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         if let directory { process.currentDirectoryURL = directory }
         let pipe = Pipe()

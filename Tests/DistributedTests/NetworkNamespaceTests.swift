@@ -7,7 +7,7 @@ import XCTest
 /// equal a single-process run's.
 final class NetworkNamespaceTests: XCTestCase {
     private func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-        try Subprocess.run(executable, arguments, environment: environment)
+        try Subprocess.run(executable, arguments, environment: environment, deadline: 300)
     }
 
     private func losses(_ output: String) -> [String] {
