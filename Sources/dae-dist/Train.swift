@@ -68,10 +68,11 @@ struct Train: ParsableCommand {
                     print("dae-dist: resuming from \(path) at epoch \(trainer.position.epoch + 1), step \(trainer.globalStep)")
                 }
             }
+            // Before the run directory appears: whoever sees metrics.jsonl may already signal.
+            StopSignal.install()
             let reporter = rank == 0 ? try RunReporter(config: config, outDir: config.outDir!, worldSize: communicator.size,
                                                           progressBar: isatty(1) != 0 && !MPICommunicator.launchedByMPI) : nil
             if let reporter { print("dae-dist: writing to \(reporter.outDir)") }
-            StopSignal.install()
             let outcome = try trainer.run(reporter: reporter) { log in
                 reporter?.say(String(format: "step %d epoch %d loss %.9g images/s %.1f comm_wait_ms %.2f",
                                      log.step, log.epoch + 1, log.loss, log.imagesPerSecond, 1000 * log.communicationSeconds))
