@@ -37,6 +37,7 @@ extension Trainer {
         }
         var byte = [decision.rawValue]
         try byte.withUnsafeMutableBytes { try communicator.broadcast($0, root: 0) }
+        stateSavedAtStep = globalStep  // rank 0's report wrote last.safetensors
         return EpochDecision(rawValue: byte[0])
     }
 

@@ -38,6 +38,9 @@ public final class Trainer {
     /// Per validated epoch: (epoch, training loss, validation loss), for the loss curve.
     public internal(set) var history: [(epoch: Int, train: Double, validation: Double)] = []
     public internal(set) var bestEpoch: Int?
+    /// The global step whose training state `last.safetensors` holds, when this run wrote it
+    /// (the same on every rank): the run's end does not write the same state twice.
+    var stateSavedAtStep: Int?
 
     /// Rank 0's images for `--probe-every`: the first 2,000 training images (the kNN's
     /// references) and the first 1,000 validation images (its queries): the same on any world size.
@@ -141,7 +144,7 @@ public final class Trainer {
             }
         }
         try checkRanksAgree()
-        try saveLast(reporter)
+        if stateSavedAtStep != globalStep { try saveLast(reporter) }
         if let reporter {
             try writeSummary(reporter, started: runStart)
             try reporter.finish()
@@ -203,6 +206,7 @@ public final class Trainer {
     public func saveLast(_ reporter: RunReporter?) throws {
         try averageLocalRunningStatistics()
         if let reporter { try writeLast(reporter) }
+        stateSavedAtStep = globalStep
     }
 
     /// Rank 0's half of `saveLast`, for when the statistics are already averaged.
