@@ -1,6 +1,6 @@
 /// Buffers of the compute threads, reused from step to step: one Float gradient partial per
 /// shard slice for `Parameter.sumOverSlices`, as large as the largest parameter; and one
-/// im2col buffer per thread for a shard slice at a time (`columns`). They grow when first
+/// im2col buffer per thread for a chunk of a shard slice at a time (`columns`). They grow when first
 /// needed (the first step, or a larger slice or thread count) and never shrink.
 public final class ThreadScratch {
     private var partials = FloatBuffer(count: 1)
@@ -23,6 +23,13 @@ public final class ThreadScratch {
     /// `floatsPerImage` times the largest slice. Call before the parallel loop.
     func reserveColumns(for slices: [Int], floatsPerImage: Int) {
         Self.grow(&columnBuffers, workers: min(Parallel.threads, slices.count), count: floatsPerImage * (slices.max() ?? 0))
+    }
+
+    /// Makes sure each thread has a column buffer for one chunk of a slice of `slices`
+    /// (see `Im2col.forEachChunk`). Call before the parallel loop.
+    func reserveColumnChunks(for slices: [Int], floatsPerImage: Int) {
+        let images = min(slices.max() ?? 0, Im2col.chunkCapacity(floatsPerImage: floatsPerImage))
+        Self.grow(&columnBuffers, workers: min(Parallel.threads, slices.count), count: floatsPerImage * images)
     }
 
     /// Thread `worker`'s column buffer (see `reserveColumns`).

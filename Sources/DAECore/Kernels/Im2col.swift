@@ -7,9 +7,9 @@ import CKernels
 /// Row `(c, ki, kj)` of `col` holds, for every image and output pixel, the input pixel the
 /// kernel tap `(ki, kj)` of channel `c` sees there (0 in the padding).
 ///
-/// Both directions cover one shard slice (a run of images) on the calling thread, with a
-/// `col` of that slice alone: a per-thread buffer small enough to stay in cache between the
-/// slice's unfold, GEMMs and fold. No layer keeps a whole batch's `col`.
+/// Both directions cover a run of images of one shard slice on the calling thread, with a
+/// `col` of that run alone: a per-thread buffer small enough to stay in cache between the
+/// run's unfold, GEMMs and fold (see `forEachChunk`). No layer keeps a whole batch's `col`.
 public enum Im2col {
     /// Where a `col` buffer's columns come from: images `images` of a batch of `batch` per
     /// channel, image `n` in the columns of image `n - images.lowerBound` of rows that hold
@@ -27,6 +27,51 @@ public enum Im2col {
         let last = g.width - 1 + g.padding - tap
         let hi = last < 0 ? 0 : min(g.outWidth, last / g.stride + 1)
         return (min(lo, hi), hi)
+    }
+
+    /// Most Floats of one `col` buffer (1 MB): a shard slice's columns are made and used a
+    /// few images at a time (`forEachChunk`), so that each chunk's unfold, GEMMs and fold
+    /// meet in L2 rather than in L3 or memory. How a slice is chunked depends on its size
+    /// only, so 1, 2 and 4 ranks still make the same products.
+    static let columnBudget = 1 << 18
+
+    /// Images of one chunk of a slice: `images` split into as few runs as keep each run's
+    /// columns (`floatsPerImage` each) within `columnBudget`, of near-equal sizes.
+    static func chunkCapacity(floatsPerImage: Int) -> Int { max(1, columnBudget / max(1, floatsPerImage)) }
+
+    /// Calls `body(chunk, isFirst)` for the runs of images `images` splits into (see
+    /// `columnBudget`), in order.
+    @inline(__always)
+    static func forEachChunk(of images: Range<Int>, floatsPerImage: Int, _ body: (Range<Int>, Bool) -> Void) {
+        let capacity = chunkCapacity(floatsPerImage: floatsPerImage)
+        let chunks = (images.count + capacity - 1) / capacity
+        guard chunks > 1 else { return body(images, true) }
+        var start = images.lowerBound
+        for i in 0..<chunks {
+            // Near-equal runs: the first `images.count % chunks` get one image more.
+            let size = images.count / chunks + (i < images.count % chunks ? 1 : 0)
+            body(start..<(start + size), i == 0)
+            start += size
+        }
+    }
+
+    /// A slice's weight-gradient product, chunk by chunk: for each chunk of `images`, unfolds
+    /// `unfolding` (`[C][batch][H][W]`) into `col` and adds `rows x col^T` into `partial`
+    /// (`[m][patch]`; the first chunk overwrites it), where `rows` is `[m][batch*plane]`
+    /// restricted to the chunk; then calls `withColumns(chunk)` while `col` still holds the
+    /// chunk's columns, for the products that read them too.
+    @inline(__always)
+    static func weightProduct(rows: UnsafePointer<Float>, m: Int, unfolding source: UnsafePointer<Float>, images: Range<Int>,
+                              batch: Int, geometry g: ConvGeometry, col: UnsafeMutablePointer<Float>,
+                              into partial: UnsafeMutablePointer<Float>, withColumns: (Range<Int>) -> Void) {
+        let (plane, patch) = (g.outputPlane, g.patchSize)
+        forEachChunk(of: images, floatsPerImage: patch * plane) { chunk, isFirst in
+            let n = chunk.count * plane
+            unfold(source, images: chunk, batch: batch, geometry: g, into: col)
+            BLAS.gemm(transposeA: false, transposeB: true, m: m, n: patch, k: n, a: rows + chunk.lowerBound * plane, lda: batch * plane,
+                      b: col, ldb: n, beta: isFirst ? 0 : 1, c: partial, ldc: patch)
+            withColumns(chunk)
+        }
     }
 
     /// Unfolds images `images` of `input` (`[C][batch][H][W]`) into `col`

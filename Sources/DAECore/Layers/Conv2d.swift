@@ -26,10 +26,11 @@ public struct Conv2d {
     public var outputHeight: Int { geometry.outHeight }
     public var outputWidth: Int { geometry.outWidth }
 
-    /// `output[OC][N*P] = W[OC][C*k*k] x im2col(input) + bias`, one GEMM per batch slice:
-    /// OpenBLAS's result for a column depends on where it falls in the product (tail columns
-    /// take other kernels), so a slice is always multiplied alone, wherever it sits. Each
-    /// slice is unfolded into a per-thread buffer just before its GEMM, while in cache.
+    /// `output[OC][N*P] = W[OC][C*k*k] x im2col(input) + bias`, one GEMM per chunk of a batch
+    /// slice (`Im2col.forEachChunk`): OpenBLAS's result for a column depends on where it falls
+    /// in the product (tail columns take other kernels), so a slice is always multiplied alone
+    /// and chunked by its size alone, wherever it sits. Each chunk is unfolded into a
+    /// per-thread buffer just before its GEMM, while in cache.
     public func forward(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, slices: [Int],
                         scratch: ThreadScratch) {
         let batch = slices.reduce(0, +)
@@ -43,31 +44,33 @@ public struct Conv2d {
                                    images: start..<(start + size), batch: batch, geometry: geometry, workspace: scratch.columns(worker))
             }
         }
-        scratch.reserveColumns(for: slices, floatsPerImage: patch * plane)
+        scratch.reserveColumnChunks(for: slices, floatsPerImage: patch * plane)
         Parallel.forEachSlice(slices) { worker, _, start, size in
             let columns = scratch.columns(worker)
-            Im2col.unfold(input, images: start..<(start + size), batch: batch, geometry: geometry, into: columns)
-            // The slice's output starts as the bias and the GEMM adds onto it (beta 1): one
-            // pass, in cache, instead of BLAS zeroing it and a second pass adding the bias.
-            for c in 0..<outChannels { (output + c * width + start * plane).update(repeating: bias.value[c], count: size * plane) }
-            BLAS.gemm(transposeA: false, transposeB: false, m: outChannels, n: size * plane, k: patch,
-                      a: weight.value, lda: patch, b: columns, ldb: size * plane,
-                      beta: 1, c: output + start * plane, ldc: width)
+            Im2col.forEachChunk(of: start..<(start + size), floatsPerImage: patch * plane) { chunk, _ in
+                let (first, n) = (chunk.lowerBound, chunk.count * plane)
+                Im2col.unfold(input, images: chunk, batch: batch, geometry: geometry, into: columns)
+                // The output starts as the bias and the GEMM adds onto it (beta 1): one
+                // pass, in cache, instead of BLAS zeroing it and a second pass adding the bias.
+                for c in 0..<outChannels { (output + c * width + first * plane).update(repeating: bias.value[c], count: n) }
+                BLAS.gemm(transposeA: false, transposeB: false, m: outChannels, n: n, k: patch,
+                          a: weight.value, lda: patch, b: columns, ldb: n,
+                          beta: 1, c: output + first * plane, ldc: width)
+            }
         }
     }
 
     /// Gradients of the weight and bias from `gradOutput` and `input`, summed over the batch
     /// slice by slice (see `Parameter`), and of the input when `gradInput` is given. Per
-    /// slice, one per-thread buffer holds its im2col again (cheaper than keeping the whole
-    /// batch's from forward: that is several times the cache) and then its columns' gradient,
-    /// folded at once. `sumBiasGradient: false` leaves the bias gradient to the caller (a
+    /// chunk of a slice, one per-thread buffer holds its im2col again (cheaper than keeping
+    /// the whole batch's from forward: that is several times the cache) and then its columns'
+    /// gradient, folded at once; the chunks' weight products add up in the slice's partial. `sumBiasGradient: false` leaves the bias gradient to the caller (a
     /// BatchNorm right after this layer sums it in its own pass, see `BatchNorm2d.backward`).
     public func backward(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
                          gradInput: UnsafeMutablePointer<Float>?, slices: [Int], scratch: ThreadScratch,
                          sumBiasGradient: Bool = true) {
         let batch = slices.reduce(0, +)
         let plane = geometry.outputPlane
-        let width = batch * plane
         let patch = geometry.patchSize
         if Direct3x3.applies(to: geometry) {
             Direct3x3.backward(multi: gradOutput, single: input, weight: weight, channels: outChannels, slices: slices,
@@ -75,16 +78,15 @@ public struct Conv2d {
             if sumBiasGradient { BiasGradient.sumRowsBySlice(gradOutput, channels: outChannels, plane: plane, slices: slices, into: bias) }
             return
         }
-        scratch.reserveColumns(for: slices, floatsPerImage: patch * plane)
+        scratch.reserveColumnChunks(for: slices, floatsPerImage: patch * plane)
         weight.sumOverSlices(slices, scratch: scratch) { worker, start, size, partial in
             let columns = scratch.columns(worker)
-            Im2col.unfold(input, images: start..<(start + size), batch: batch, geometry: geometry, into: columns)
-            BLAS.gemm(transposeA: false, transposeB: true, m: outChannels, n: patch, k: size * plane,
-                      a: gradOutput + start * plane, lda: width, b: columns, ldb: size * plane,
-                      c: partial, ldc: patch)
-            guard let gradInput else { return }
-            Im2col.multiplyAndFold(weight: weight.value, k: outChannels, source: gradOutput, images: start..<(start + size), batch: batch,
-                                   geometry: geometry, col: columns, into: gradInput)
+            Im2col.weightProduct(rows: gradOutput, m: outChannels, unfolding: input, images: start..<(start + size), batch: batch,
+                                 geometry: geometry, col: columns, into: partial) { chunk in
+                guard let gradInput else { return }
+                Im2col.multiplyAndFold(weight: weight.value, k: outChannels, source: gradOutput, images: chunk, batch: batch,
+                                       geometry: geometry, col: columns, into: gradInput)
+            }
         }
         if sumBiasGradient { BiasGradient.sumRowsBySlice(gradOutput, channels: outChannels, plane: plane, slices: slices, into: bias) }
     }

@@ -35,8 +35,9 @@ public struct ConvTranspose2d {
     public var outputHeight: Int { geometry.height }
     public var outputWidth: Int { geometry.width }
 
-    /// `output = bias + col2im(W^T x input)`, one GEMM per batch slice (see `Conv2d.forward`),
-    /// each slice's columns folded at once from a per-thread buffer while still in cache.
+    /// `output = bias + col2im(W^T x input)`, one GEMM per chunk of a batch slice (see
+    /// `Conv2d.forward`), each chunk's columns folded at once from a per-thread buffer while
+    /// still in cache.
     public func forward(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, slices: [Int],
                         scratch: ThreadScratch) {
         let batch = slices.reduce(0, +)
@@ -48,15 +49,18 @@ public struct ConvTranspose2d {
                                           images: start..<(start + size), batch: batch, geometry: geometry, workspace: scratch.columns(worker))
             }
         }
-        scratch.reserveColumns(for: slices, floatsPerImage: geometry.patchSize * plane)
+        let floatsPerImage = geometry.patchSize * plane
+        scratch.reserveColumnChunks(for: slices, floatsPerImage: floatsPerImage)
         Parallel.forEachSlice(slices) { worker, _, start, size in
-            Im2col.multiplyAndFold(weight: weight.value, k: inChannels, source: input, images: start..<(start + size), batch: batch,
-                                   geometry: geometry, col: scratch.columns(worker), into: output, startingFrom: bias?.value)
+            Im2col.forEachChunk(of: start..<(start + size), floatsPerImage: floatsPerImage) { chunk, _ in
+                Im2col.multiplyAndFold(weight: weight.value, k: inChannels, source: input, images: chunk, batch: batch,
+                                       geometry: geometry, col: scratch.columns(worker), into: output, startingFrom: bias?.value)
+            }
         }
     }
 
     /// Gradients of the weight and bias, summed over the batch slice by slice (see
-    /// `Parameter`), and of the input when `gradInput` is given. Each slice's im2col of
+    /// `Parameter`), and of the input when `gradInput` is given. Each chunk's im2col of
     /// `gradOutput` serves both of its GEMMs from a per-thread buffer. `sumBiasGradient: false`
     /// leaves the bias gradient to the caller (see `Conv2d.backward`).
     public func backward(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
@@ -79,15 +83,15 @@ public struct ConvTranspose2d {
         let plane = inputHeight * inputWidth
         let width = batch * plane
         let patch = geometry.patchSize
-        scratch.reserveColumns(for: slices, floatsPerImage: patch * plane)
+        scratch.reserveColumnChunks(for: slices, floatsPerImage: patch * plane)
         weight.sumOverSlices(slices, scratch: scratch) { worker, start, size, partial in
             let columns = scratch.columns(worker)
-            Im2col.unfold(gradOutput, images: start..<(start + size), batch: batch, geometry: geometry, into: columns)
-            BLAS.gemm(transposeA: false, transposeB: true, m: inChannels, n: patch, k: size * plane,
-                      a: input + start * plane, lda: width, b: columns, ldb: size * plane, c: partial, ldc: patch)
-            if let gradInput {
-                BLAS.gemm(transposeA: false, transposeB: false, m: inChannels, n: size * plane, k: patch,
-                          a: weight.value, lda: patch, b: columns, ldb: size * plane, c: gradInput + start * plane, ldc: width)
+            Im2col.weightProduct(rows: input, m: inChannels, unfolding: gradOutput, images: start..<(start + size), batch: batch,
+                                 geometry: geometry, col: columns, into: partial) { chunk in
+                guard let gradInput else { return }
+                let n = chunk.count * plane
+                BLAS.gemm(transposeA: false, transposeB: false, m: inChannels, n: n, k: patch,
+                          a: weight.value, lda: patch, b: columns, ldb: n, c: gradInput + chunk.lowerBound * plane, ldc: width)
             }
         }
     }
