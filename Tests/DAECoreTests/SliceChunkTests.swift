@@ -24,39 +24,50 @@ final class SliceChunkTests: XCTestCase {
         }
     }
 
+    /// `forward` then `backward` of a layer `make` builds on `weight` and `bias`, over `slices`,
+    /// from seeded random inputs of `inputCount` values and output gradients of `outputCount`.
+    private typealias Layer = (forward: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, [Int], ThreadScratch) -> Void,
+                               backward: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, [Int], ThreadScratch) -> Void)
+
+    private func run(_ slices: [Int], weights: Int, biases: Int, inputCount: Int, outputCount: Int,
+                     make: (Parameter, Parameter) -> Layer) -> Pass {
+        let weight = TestParameter(randomValues(weights, seed: 1, scale: 0.1)), bias = TestParameter(randomValues(biases, seed: 2))
+        let layer = make(weight.parameter, bias.parameter)
+        let x = FloatBuffer(randomValues(inputCount, seed: 3).map(Float.init)), dx = FloatBuffer(count: inputCount)
+        let y = FloatBuffer(count: outputCount), dy = FloatBuffer(randomValues(outputCount, seed: 4).map(Float.init))
+        let scratch = ThreadScratch()
+        layer.forward(x.pointer, y.pointer, slices, scratch)
+        layer.backward(x.pointer, dy.pointer, dx.pointer, slices, scratch)
+        return Pass(output: y.array, gradInput: dx.array, weightGradient: weight.gradient.array, biasGradient: bias.gradient.array)
+    }
+
+    private func checkChunking(batch n: Int, weights: Int, biases: Int, inputCount: Int, outputCount: Int, _ name: String,
+                               make: @escaping (Parameter, Parameter) -> Layer) {
+        func pass(_ slices: [Int]) -> Pass {
+            run(slices, weights: weights, biases: biases, inputCount: inputCount, outputCount: outputCount, make: make)
+        }
+        compare(pass([n]), pass(Array(repeating: 1, count: n)), name)
+    }
+
     func testConv2dOfAModelSizedSlice() {
         let (n, c, oc, side) = (9, 32, 64, 28)
-        func run(_ slices: [Int]) -> Pass {
-            let weight = TestParameter(randomValues(oc * c * 9, seed: 1, scale: 0.1)), bias = TestParameter(randomValues(oc, seed: 2))
+        checkChunking(batch: n, weights: oc * c * 9, biases: oc, inputCount: n * c * side * side, outputCount: n * oc * 14 * 14,
+                      "conv 32 -> 64") { weight, bias in
             let layer = Conv2d(inChannels: c, outChannels: oc, kernel: 3, stride: 2, padding: 1, inputHeight: side, inputWidth: side,
-                               weight: weight.parameter, bias: bias.parameter)
-            let out = layer.outputHeight * layer.outputWidth
-            let x = FloatBuffer(randomValues(n * c * side * side, seed: 3).map(Float.init))
-            let y = FloatBuffer(count: n * oc * out), dx = FloatBuffer(count: x.count)
-            let dy = FloatBuffer(randomValues(y.count, seed: 4).map(Float.init))
-            let scratch = ThreadScratch()
-            layer.forward(x.pointer, output: y.pointer, slices: slices, scratch: scratch)
-            layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: dx.pointer, slices: slices, scratch: scratch)
-            return Pass(output: y.array, gradInput: dx.array, weightGradient: weight.gradient.array, biasGradient: bias.gradient.array)
+                               weight: weight, bias: bias)
+            return ({ layer.forward($0, output: $1, slices: $2, scratch: $3) },
+                    { layer.backward($0, gradOutput: $1, gradInput: $2, slices: $3, scratch: $4) })
         }
-        compare(run([n]), run(Array(repeating: 1, count: n)), "conv 32 -> 64")
     }
 
     func testConvTranspose2dOfAModelSizedSlice() {
         let (n, c, oc, side) = (9, 64, 32, 14)
-        func run(_ slices: [Int]) -> Pass {
-            let weight = TestParameter(randomValues(c * oc * 9, seed: 5, scale: 0.1)), bias = TestParameter(randomValues(oc, seed: 6))
+        checkChunking(batch: n, weights: c * oc * 9, biases: oc, inputCount: n * c * side * side, outputCount: n * oc * 28 * 28,
+                      "transposed conv 64 -> 32") { weight, bias in
             let layer = ConvTranspose2d(inChannels: c, outChannels: oc, kernel: 3, stride: 2, padding: 1, outputPadding: 1,
-                                        inputHeight: side, inputWidth: side, weight: weight.parameter, bias: bias.parameter)
-            let out = layer.outputHeight * layer.outputWidth
-            let x = FloatBuffer(randomValues(n * c * side * side, seed: 7).map(Float.init))
-            let y = FloatBuffer(count: n * oc * out), dx = FloatBuffer(count: x.count)
-            let dy = FloatBuffer(randomValues(y.count, seed: 8).map(Float.init))
-            let scratch = ThreadScratch()
-            layer.forward(x.pointer, output: y.pointer, slices: slices, scratch: scratch)
-            layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: dx.pointer, slices: slices, scratch: scratch)
-            return Pass(output: y.array, gradInput: dx.array, weightGradient: weight.gradient.array, biasGradient: bias.gradient.array)
+                                        inputHeight: side, inputWidth: side, weight: weight, bias: bias)
+            return ({ layer.forward($0, output: $1, slices: $2, scratch: $3) },
+                    { layer.backward($0, gradOutput: $1, gradInput: $2, slices: $3, scratch: $4) })
         }
-        compare(run([n]), run(Array(repeating: 1, count: n)), "transposed conv 64 -> 32")
     }
 }

@@ -25,11 +25,11 @@ public final class ThreadScratch {
         Self.grow(&columnBuffers, workers: min(Parallel.threads, slices.count), count: floatsPerImage * (slices.max() ?? 0))
     }
 
-    /// Makes sure each thread has a column buffer for one chunk of a slice of `slices`
-    /// (see `Im2col.forEachChunk`). Call before the parallel loop.
-    func reserveColumnChunks(for slices: [Int], floatsPerImage: Int) {
-        let images = min(slices.max() ?? 0, Im2col.chunkCapacity(floatsPerImage: floatsPerImage))
-        Self.grow(&columnBuffers, workers: min(Parallel.threads, slices.count), count: floatsPerImage * images)
+    /// Makes sure each thread has a column buffer for one chunk (see `Im2col.forEachChunk`)
+    /// of a slice of `slices` through a convolution of `geometry`. Call before the parallel loop.
+    func reserveColumnChunks(for slices: [Int], geometry: ConvGeometry) {
+        let images = min(slices.max() ?? 0, Im2col.chunkCapacity(geometry: geometry))
+        Self.grow(&columnBuffers, workers: min(Parallel.threads, slices.count), count: geometry.patchSize * geometry.outputPlane * images)
     }
 
     /// Thread `worker`'s column buffer (see `reserveColumns`).

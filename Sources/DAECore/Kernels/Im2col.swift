@@ -35,15 +35,15 @@ public enum Im2col {
     /// only, so 1, 2 and 4 ranks still make the same products.
     static let columnBudget = 1 << 18
 
-    /// Images of one chunk of a slice: `images` split into as few runs as keep each run's
-    /// columns (`floatsPerImage` each) within `columnBudget`, of near-equal sizes.
-    static func chunkCapacity(floatsPerImage: Int) -> Int { max(1, columnBudget / max(1, floatsPerImage)) }
+    /// Most images of one chunk: as many as keep their columns (`patchSize * outputPlane`
+    /// Floats each) within `columnBudget`, at least one.
+    static func chunkCapacity(geometry g: ConvGeometry) -> Int { max(1, columnBudget / max(1, g.patchSize * g.outputPlane)) }
 
-    /// Calls `body(chunk, isFirst)` for the runs of images `images` splits into (see
-    /// `columnBudget`), in order.
+    /// Calls `body(chunk, isFirst)` for the runs of images `images` splits into, in order: as
+    /// few as keep each within `chunkCapacity`, of near-equal sizes.
     @inline(__always)
-    static func forEachChunk(of images: Range<Int>, floatsPerImage: Int, _ body: (Range<Int>, Bool) -> Void) {
-        let capacity = chunkCapacity(floatsPerImage: floatsPerImage)
+    static func forEachChunk(of images: Range<Int>, geometry g: ConvGeometry, _ body: (Range<Int>, Bool) -> Void) {
+        let capacity = chunkCapacity(geometry: g)
         let chunks = (images.count + capacity - 1) / capacity
         guard chunks > 1 else { return body(images, true) }
         var start = images.lowerBound
@@ -65,7 +65,7 @@ public enum Im2col {
                               batch: Int, geometry g: ConvGeometry, col: UnsafeMutablePointer<Float>,
                               into partial: UnsafeMutablePointer<Float>, withColumns: (Range<Int>) -> Void) {
         let (plane, patch) = (g.outputPlane, g.patchSize)
-        forEachChunk(of: images, floatsPerImage: patch * plane) { chunk, isFirst in
+        forEachChunk(of: images, geometry: g) { chunk, isFirst in
             let n = chunk.count * plane
             unfold(source, images: chunk, batch: batch, geometry: g, into: col)
             BLAS.gemm(transposeA: false, transposeB: true, m: m, n: patch, k: n, a: rows + chunk.lowerBound * plane, lda: batch * plane,

@@ -44,10 +44,10 @@ public struct Conv2d {
                                    images: start..<(start + size), batch: batch, geometry: geometry, workspace: scratch.columns(worker))
             }
         }
-        scratch.reserveColumnChunks(for: slices, floatsPerImage: patch * plane)
+        scratch.reserveColumnChunks(for: slices, geometry: geometry)
         Parallel.forEachSlice(slices) { worker, _, start, size in
             let columns = scratch.columns(worker)
-            Im2col.forEachChunk(of: start..<(start + size), floatsPerImage: patch * plane) { chunk, _ in
+            Im2col.forEachChunk(of: start..<(start + size), geometry: geometry) { chunk, _ in
                 let (first, n) = (chunk.lowerBound, chunk.count * plane)
                 Im2col.unfold(input, images: chunk, batch: batch, geometry: geometry, into: columns)
                 // The output starts as the bias and the GEMM adds onto it (beta 1): one
@@ -64,21 +64,21 @@ public struct Conv2d {
     /// slice by slice (see `Parameter`), and of the input when `gradInput` is given. Per
     /// chunk of a slice, one per-thread buffer holds its im2col again (cheaper than keeping
     /// the whole batch's from forward: that is several times the cache) and then its columns'
-    /// gradient, folded at once; the chunks' weight products add up in the slice's partial. `sumBiasGradient: false` leaves the bias gradient to the caller (a
-    /// BatchNorm right after this layer sums it in its own pass, see `BatchNorm2d.backward`).
+    /// gradient, folded at once; the chunks' weight products add up in the slice's partial.
+    /// `sumBiasGradient: false` leaves the bias gradient to the caller (a BatchNorm right
+    /// after this layer sums it in its own pass, see `BatchNorm2d.backward`).
     public func backward(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
                          gradInput: UnsafeMutablePointer<Float>?, slices: [Int], scratch: ThreadScratch,
                          sumBiasGradient: Bool = true) {
         let batch = slices.reduce(0, +)
         let plane = geometry.outputPlane
-        let patch = geometry.patchSize
         if Direct3x3.applies(to: geometry) {
             Direct3x3.backward(multi: gradOutput, single: input, weight: weight, channels: outChannels, slices: slices,
                                geometry: geometry, scratch: scratch, gradSingle: gradInput)
             if sumBiasGradient { BiasGradient.sumRowsBySlice(gradOutput, channels: outChannels, plane: plane, slices: slices, into: bias) }
             return
         }
-        scratch.reserveColumnChunks(for: slices, floatsPerImage: patch * plane)
+        scratch.reserveColumnChunks(for: slices, geometry: geometry)
         weight.sumOverSlices(slices, scratch: scratch) { worker, start, size, partial in
             let columns = scratch.columns(worker)
             Im2col.weightProduct(rows: gradOutput, m: outChannels, unfolding: input, images: start..<(start + size), batch: batch,

@@ -41,7 +41,6 @@ public struct ConvTranspose2d {
     public func forward(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, slices: [Int],
                         scratch: ThreadScratch) {
         let batch = slices.reduce(0, +)
-        let plane = inputHeight * inputWidth
         if Direct3x3.applies(to: geometry) {
             scratch.reserveColumns(for: slices, floatsPerImage: Direct3x3.workspacePerImage(geometry: geometry))
             return Parallel.forEachSlice(slices) { worker, _, start, size in
@@ -49,10 +48,9 @@ public struct ConvTranspose2d {
                                           images: start..<(start + size), batch: batch, geometry: geometry, workspace: scratch.columns(worker))
             }
         }
-        let floatsPerImage = geometry.patchSize * plane
-        scratch.reserveColumnChunks(for: slices, floatsPerImage: floatsPerImage)
+        scratch.reserveColumnChunks(for: slices, geometry: geometry)
         Parallel.forEachSlice(slices) { worker, _, start, size in
-            Im2col.forEachChunk(of: start..<(start + size), floatsPerImage: floatsPerImage) { chunk, _ in
+            Im2col.forEachChunk(of: start..<(start + size), geometry: geometry) { chunk, _ in
                 Im2col.multiplyAndFold(weight: weight.value, k: inChannels, source: input, images: chunk, batch: batch,
                                        geometry: geometry, col: scratch.columns(worker), into: output, startingFrom: bias?.value)
             }
@@ -83,7 +81,7 @@ public struct ConvTranspose2d {
         let plane = inputHeight * inputWidth
         let width = batch * plane
         let patch = geometry.patchSize
-        scratch.reserveColumnChunks(for: slices, floatsPerImage: patch * plane)
+        scratch.reserveColumnChunks(for: slices, geometry: geometry)
         weight.sumOverSlices(slices, scratch: scratch) { worker, start, size, partial in
             let columns = scratch.columns(worker)
             Im2col.weightProduct(rows: input, m: inChannels, unfolding: gradOutput, images: start..<(start + size), batch: batch,
