@@ -11,7 +11,7 @@ import os
 import struct
 import sys
 
-TIMINGS = {"Training speed (epochs/sec)", "time", "elapsed_sec", "images_per_sec", "comm_wait_ms", "machine", "versions", "out_dir"}
+TIMINGS = {"Training speed (epochs/sec)", "time", "elapsed_sec", "images_per_sec", "comm_ms_per_step", "machine", "versions", "out_dir"}
 
 
 def metrics(run):

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Scaling of `dae-dist train` over ranks on this machine: images/s and the time each step
-# waits for gradient all-reduces after backward, with and without overlap.
+# Scaling of `dae-dist train` over ranks on this machine: images/s and the time a step spends
+# in collectives (BatchNorm statistics, gradient all-reduces, the loss; waiting for the other
+# ranks included), with and without overlapping the gradient all-reduces with backward.
 #   bench/scaling.sh [data-dir]      (default ../shared/data/mnist-mini; synthetic when absent)
 # Ranks beyond the core count are oversubscribed (and yield when idle); 1 BLAS thread per rank.
 set -euo pipefail
@@ -11,7 +12,7 @@ if [ -d "$data" ]; then source_args=(--data-dir "$data" --val-size 1000); else s
 export OMPI_MCA_mpi_yield_when_idle=1
 root_flag=(); [ "$(id -u)" -ne 0 ] || root_flag=(--allow-run-as-root)
 steps=40
-printf "%-6s %-8s %12s %16s\n" ranks overlap images/s comm_wait_ms
+printf "%-6s %-8s %12s %16s\n" ranks overlap images/s comm_ms
 for ranks in 1 2 4; do
   for overlap in --overlap --no-overlap; do
     if ! out=$(mpirun "${root_flag[@]}" -n "$ranks" --oversubscribe --bind-to none .build/release/dae-dist train "${source_args[@]}" \

@@ -66,7 +66,7 @@ public final class RunReporter {
 
     public func step(_ log: Trainer.StepLog) throws {
         try metrics.write(["event": "step", "step": log.step, "epoch": log.epoch + 1, "train_loss": log.loss,
-                       "images_per_sec": log.imagesPerSecond, "elapsed_sec": elapsed])
+                       "images_per_sec": log.imagesPerSecond, "comm_ms_per_step": 1000 * log.communicationSeconds, "elapsed_sec": elapsed])
     }
 
     /// The progress bar while an epoch runs (only on a terminal).

@@ -13,6 +13,9 @@ public final class Trainer {
     public let shards: ShardedTrainingSet
     public let model: Autoencoder
     public let step: TrainingStep
+    /// The model's communicator: times every collective of a step (BatchNorm statistics,
+    /// gradient buckets, the loss) for the step log, as `dae-dist bench` does.
+    private let timedCommunicator: TimedCommunicator
     public let localBatch: Int
     let noise: NoiseGenerator
     private let indices: UnsafeMutablePointer<Int>
@@ -60,13 +63,17 @@ public final class Trainer {
         }
     }()
 
-    /// One line per logged step: global step, epoch, loss, images/s of the global batch.
+    /// One line per logged step: global step, epoch, loss, images/s of the global batch, and
+    /// the mean seconds per step this rank spent in the step's collectives since the last
+    /// line (waiting for slower ranks included; validation's are not counted).
     public struct StepLog: Sendable {
         public let step: Int
         public let epoch: Int
         public let loss: Double
         public let imagesPerSecond: Double
         public let communicationSeconds: Double
+        /// The collectives' share of the wall time since the last line.
+        public let communicationShare: Double
     }
 
     public init(config: TrainingConfig, communicator: Communicator) throws {
@@ -81,8 +88,9 @@ public final class Trainer {
         let plan = self.plan
         slices = plan.shardsOwned(rank: communicator.rank, worldSize: communicator.size).map { plan.sliceSizes[$0] }
         // Room for one evaluation run at least, so validation batches the same at any world size.
+        timedCommunicator = TimedCommunicator(communicator)
         model = Autoencoder(latentDim: config.latentDim, maxBatch: max(localBatch, Autoencoder.evaluationRun), batchNormStatistics: config.batchNorm,
-                            communicator: communicator, seed: config.seed)
+                            communicator: timedCommunicator, seed: config.seed)
         step = TrainingStep(model: model, optimizer: Adam(parameterCount: model.parameters.count, learningRate: config.learningRate),
                             overlap: config.overlap)
         noise = NoiseGenerator(seed: config.seed, corruption: config.noise)
@@ -160,7 +168,7 @@ public final class Trainer {
             if let maxSteps = config.maxSteps, globalStep >= maxSteps { return .maxSteps }
             let loss = try trainStep(order: order, epoch: epoch)
             if config.logEvery > 0 && globalStep % config.logEvery == 0 {
-                let log = logMeter.log(step: globalStep, epoch: epoch, loss: loss, communicationSeconds: step.lastCommunicationWait)
+                let log = logMeter.log(step: globalStep, epoch: epoch, loss: loss)
                 onLog(log)
                 try reporter?.step(log)
             }
@@ -187,12 +195,15 @@ public final class Trainer {
         let shards = self.shards, indices = self.indices
         BatchAssembler.assemble(count: n, digits: shards.digits, row: { shards.row(of: indices[$0]) }, sampleIndex: { indices[$0] },
                                 noise: noise, epoch: epoch, factor: config.noiseFactor, clean: clean.pointer, noisy: model.input.pointer)
+        timedCommunicator.reset()
         let loss = try step.run(target: clean.pointer, batch: n, globalBatch: plan.globalBatch, slices: slices)
+        logMeter.communicationSeconds += timedCommunicator.seconds
         guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: globalStep, epoch: epoch, loss: loss) }
         position.stepInEpoch += 1
         position.epochLossSum += loss
         position.epochSteps += 1
         logMeter.images += plan.globalBatch
+        logMeter.steps += 1
         return loss
     }
 
@@ -251,15 +262,19 @@ public final class Trainer {
     }
 }
 
-/// Images per second of the global batch between two logged steps.
+/// Images per second of the global batch, and seconds per step in collectives, between two
+/// logged steps.
 private struct LogMeter {
     var since: Double
     var images = 0
+    var steps = 0
+    var communicationSeconds: Double = 0
 
-    mutating func log(step: Int, epoch: Int, loss: Double, communicationSeconds: Double) -> Trainer.StepLog {
+    mutating func log(step: Int, epoch: Int, loss: Double) -> Trainer.StepLog {
         let now = Clock.seconds()
-        defer { (since, images) = (now, 0) }
+        defer { (since, images, steps, communicationSeconds) = (now, 0, 0, 0) }
+        let perStep = communicationSeconds / Double(max(steps, 1))
         return Trainer.StepLog(step: step, epoch: epoch, loss: loss, imagesPerSecond: Double(images) / (now - since),
-                               communicationSeconds: communicationSeconds)
+                               communicationSeconds: perStep, communicationShare: communicationSeconds / (now - since))
     }
 }

@@ -74,8 +74,8 @@ struct Train: ParsableCommand {
                                                           progressBar: isatty(1) != 0 && !MPICommunicator.launchedByMPI) : nil
             if let reporter { print("dae-dist: writing to \(reporter.outDir)") }
             let outcome = try trainer.run(reporter: reporter) { log in
-                reporter?.say(String(format: "step %d epoch %d loss %.9g images/s %.1f comm_wait_ms %.2f",
-                                     log.step, log.epoch + 1, log.loss, log.imagesPerSecond, 1000 * log.communicationSeconds))
+                reporter?.say(String(format: "step %d epoch %d loss %.9g images/s %.1f comm_ms %.2f (%.1f%%)", log.step, log.epoch + 1,
+                                     log.loss, log.imagesPerSecond, 1000 * log.communicationSeconds, 100 * log.communicationShare))
             }
             if case .interrupted(let step) = outcome {
                 if rank == 0 {

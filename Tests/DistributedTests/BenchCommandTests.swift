@@ -24,7 +24,9 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertTrue(confined.output.contains("--bind-to none"), confined.output)
         let fits = try Subprocess.run(taskset, ["-c", "0", MPIRun.executable] + quick)
         XCTAssertEqual(fits.status, 0, fits.output)
-        XCTAssertFalse(fits.output.contains("warning"), fits.output)
+        // Only the threads warning is in question: another (a GEMM kernel narrower than the
+        // CPU, where the environment sets OPENBLAS_CORETYPE) may be printed.
+        XCTAssertFalse(fits.output.contains("runs --threads"), fits.output)
     }
 
     func testSingleProcessReportsStepAndRoofline() throws {

@@ -27,6 +27,12 @@ final class TrainCommandTests: XCTestCase {
             XCTAssertNotNil(validations[0][key], key)
         }
         XCTAssertTrue(records.contains { $0["event"] as? String == "checkpoint" && $0["kind"] as? String == "best" })
+        let steps = records.filter { $0["event"] as? String == "step" }
+        XCTAssertFalse(steps.isEmpty, "--log-every 5 logs steps")
+        for step in steps {
+            XCTAssertGreaterThan(step["images_per_sec"] as? Double ?? 0, 0)
+            XCTAssertNotNil(step["comm_ms_per_step"] as? Double, "a step line names its time in collectives")
+        }
         let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/config.json"))) as? [String: Any])
         XCTAssertEqual(config["world_size"] as? Int, 1)
         // What computed the run: the CPU and the GEMM kernel (in the metrics header too).
@@ -77,6 +83,13 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertFalse(result.output.contains("[Epoch  20]"), result.output)
         let metrics = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8)
         XCTAssertTrue(metrics.contains("\"event\":\"early_stop\""), metrics)
+        // On 2 ranks every step meets in collectives (BatchNorm statistics, gradients, the
+        // loss): the step lines and the console say how long, as `dae-dist bench` does.
+        let steps = try metrics.split(separator: "\n").compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .filter { $0["event"] as? String == "step" }
+        XCTAssertFalse(steps.isEmpty, metrics)
+        for step in steps { XCTAssertGreaterThan(step["comm_ms_per_step"] as? Double ?? 0, 0, "\(step)") }
+        XCTAssertTrue(result.output.contains(" comm_ms "), result.output)
     }
 
     /// `--config` supplies flag values (flag names or a run's config.json keys); the command line wins.

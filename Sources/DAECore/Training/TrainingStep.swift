@@ -21,8 +21,6 @@ public final class TrainingStep {
     private let lossSum = DoubleBuffer(count: 2)
     /// Whether any rank had a stop request (`StopSignal`) when the last step began.
     public private(set) var stopRequested = false
-    /// Seconds spent waiting for gradient all-reduces after backward, in the last step.
-    public private(set) var lastCommunicationWait: Double = 0
 
     public init(model: Autoencoder, optimizer: Adam, overlap: Bool = true, bucketCapacity: Int = 32_768) {
         precondition(optimizer.firstMoment.count == model.parameters.count, "optimizer and model sizes differ")
@@ -50,9 +48,7 @@ public final class TrainingStep {
                 try model.backward(target: target, batch: batch, meanOver: elements, slices: slices)
                 try buckets.ready(0..<model.parameters.count)
             }
-            let start = Clock.seconds()
             try buckets.finish()
-            lastCommunicationWait = Clock.seconds() - start
             try communicator.allReduceSum(lossSum.buffer)
         } else {
             try model.backward(target: target, batch: batch, meanOver: elements, slices: slices)
