@@ -11,11 +11,12 @@ import XCTest
 /// rounding level (the biases in front of BatchNorm, whose exact gradient is 0; a weight
 /// element whose inputs all but vanish) moves by up to lr in a direction rounding decides, in
 /// any float32 implementation, PyTorch's own included. Parameters are therefore held to 1e-4
-/// (or to twice PyTorch float32's own error, where PyTorch misses 1e-4) on every element whose
-/// step-1 gradient is at least 1e-5 of its tensor's largest; the others (asserted to be few)
-/// only to Adam's largest possible move, lr per step. Running
-/// statistics and the eval output, which those biases shift, are held to 1e-4 or to twice
-/// PyTorch float32's own distance from float64, whichever is larger.
+/// (or to twice the distance float32 runs of PyTorch reach, where they miss 1e-4) on every
+/// element whose step-1 gradient is at least 1e-5 of its tensor's largest; the others
+/// (asserted to be few) only to Adam's largest possible move, lr per step. Running
+/// statistics and the eval output, which those biases shift, are held the same way. The
+/// fixture's batch keeps every LeakyReLU input clear of 0 and its Adam a larger eps, so that
+/// rounding cannot send two float32 runs down different paths (see make_reference.py).
 final class ModelReferenceTests: XCTestCase {
     private let tolerance = 1e-4
 
@@ -38,13 +39,19 @@ final class ModelReferenceTests: XCTestCase {
         XCTAssertLessThan(error, tolerance ?? self.tolerance, "\(key): relative error \(error)", file: file, line: line)
     }
 
+    /// How far from float64 float32 rounding alone takes `<stage>.<key>`: the largest distance
+    /// among the fixture's float32 runs from one-ulp-perturbed inputs (`spread.*`, see
+    /// make_reference.py), PyTorch's own among them.
+    private func float32Spread(_ fixture: SafeTensors, _ stage: String, _ key: String) throws -> Double {
+        Double(try fixture.floats("spread.\(stage).\(key)")[0])
+    }
+
     /// `got` against PyTorch float64 (`<stage>64.<key>`): within 1e-4, or within twice the
-    /// distance of PyTorch float32 (`<stage>.<key>`) from float64 where that is larger.
+    /// distance float32 rounding takes it from float64 (`float32Spread`) where that is larger.
     private func assertCloseToFloat64(_ got: TensorView, _ fixture: SafeTensors, _ stage: String, _ key: String,
                                       file: StaticString = #filePath, line: UInt = #line) throws {
         let exact = try fixture.floats("\(stage)64.\(key)")
-        let pytorch32 = try fixture.floats("\(stage).\(key)")
-        let bound = max(tolerance, 2 * relativeError(pytorch32, exact))
+        let bound = max(tolerance, 2 * (try float32Spread(fixture, stage, key)))
         let error = relativeError(got.array, exact)
         XCTAssertLessThan(error, bound, "\(stage).\(key): relative error \(error) against float64, bound \(bound)", file: file, line: line)
     }
@@ -71,8 +78,10 @@ final class ModelReferenceTests: XCTestCase {
                 worstNoisy = max(worstNoisy, difference)
             }
         }
-        let bound = max(tolerance, 2 * theirs)
-        XCTAssertLessThan(ours, bound, "final.\(key): relative error \(ours) against float64 (PyTorch float32: \(theirs))", file: file, line: line)
+        let spread = biasesBeforeBatchNorm.contains(key) ? 0 : try float32Spread(fixture, "final", key)
+        let bound = max(tolerance, 2 * max(theirs, spread))
+        XCTAssertLessThan(ours, bound, "final.\(key): relative error \(ours) against float64 (PyTorch float32: \(theirs), "
+                          + "float32 runs up to \(spread))", file: file, line: line)
         XCTAssertLessThanOrEqual(worstNoisy, Double(steps) * Double(learningRate), "final.\(key): rounding-level elements moved more than Adam can", file: file, line: line)
         if !biasesBeforeBatchNorm.contains(key) {
             XCTAssertLessThan(Double(noisy), 0.05 * Double(values.count) + 1, "final.\(key): \(noisy) of \(values.count) elements have rounding-level gradients", file: file, line: line)
@@ -96,7 +105,7 @@ final class ModelReferenceTests: XCTestCase {
         let (model, clean) = try makeModel(fixture, latentDim: latentDim)
         let batch = clean.count / Architecture.imagePixels
         XCTAssertGreaterThanOrEqual(batch, 8)
-        let optimizer = Adam(parameterCount: model.parameters.count, eps: 1e-5)  // as make_reference.py's ADAM_EPS
+        let optimizer = Adam(parameterCount: model.parameters.count, eps: 1e-4)  // as make_reference.py's ADAM_EPS
         let step = TrainingStep(model: model, optimizer: optimizer)
         let parameters = model.parameters
 
