@@ -12,6 +12,9 @@
 #include "halving.h"
 #include "simd.h"
 #include <string.h>
+#if HAS_X86_VARIANTS
+#include <immintrin.h>
+#endif
 
 /* even[x] = row[2x], odd[x] = row[2x + 1], odd_shifted[x] = row[2x - 1] (0 for x = 0). */
 HELPER void split_row(const float *row, long pairs, float *even, float *odd, float *odd_shifted) {

@@ -6,9 +6,11 @@ import XCTest
 final class Im2colTests: XCTestCase {
     /// The geometries the im2col tests cover: the general loops, and the halving convolutions'
     /// own kernel (3x3, stride 2, padding 1, even side) at row lengths on and off its 4-pair
-    /// vector steps (3, 4, 5, 7 and 14 output columns; the model's are 14 and 7).
+    /// vector steps (3, 4, 5, 7 and 14 output columns; the model's are 14 and 7) and at both
+    /// sides of the AVX-512 build's one-register rows (16 and 17).
     static let im2colGeometries = [(7, 3, 2, 1), (6, 3, 1, 1), (5, 4, 1, 0), (8, 3, 2, 0),
-                                   (6, 3, 2, 1), (8, 3, 2, 1), (10, 3, 2, 1), (14, 3, 2, 1), (28, 3, 2, 1)]
+                                   (6, 3, 2, 1), (8, 3, 2, 1), (10, 3, 2, 1), (14, 3, 2, 1), (28, 3, 2, 1),
+                                   (32, 3, 2, 1), (34, 3, 2, 1)]
 
     /// im2col by its definition: exactly equal.
     func testUnfoldMatchesItsDefinition() {
@@ -95,6 +97,26 @@ final class Im2colTests: XCTestCase {
                 let right = zip(x.array, folded.array).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
                 XCTAssertEqual(left, right, accuracy: 1e-4 * max(1, abs(left)), "side \(side) k\(k) s\(s) p\(p)")
             }
+        }
+    }
+
+    /// col2im on values that round (and on zeros of both signs) gives the same bits in every
+    /// build: its additions are the same, in the same order, whatever the vector width.
+    func testFoldGivesTheSameBitsInEveryBuild() {
+        for (side, k, s, p) in Self.im2colGeometries {
+            let g = ConvGeometry(channels: 2, height: side, width: side, kernel: k, stride: s, padding: p)
+            let batch = 3
+            let values = randomValues(g.patchSize * batch * g.outputPlane, seed: 19).enumerated().map { i, v -> Float in
+                i % 7 == 0 ? -0.0 : Float(v) * 1.37
+            }
+            let col = FloatBuffer(values), initial = FloatBuffer([-0.0, 0.3])
+            var folds: [[UInt32]] = []
+            forEachKernelBuild {
+                let folded = FloatBuffer(count: 2 * batch * side * side)
+                Im2col.fold(col.pointer, images: 0..<batch, batch: batch, geometry: g, into: folded.pointer, startingFrom: initial.pointer)
+                folds.append(folded.array.map(\.bitPattern))
+            }
+            for fold in folds.dropFirst() { XCTAssertEqual(fold, folds[0], "side \(side) k\(k) s\(s) p\(p)") }
         }
     }
 }
