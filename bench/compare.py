@@ -150,6 +150,7 @@ def main():
         rows.append({"name": name, "images_per_sec": rate, "gflops": rate * flops_per_image(rounds) / 1e9,
                      "peak_rss_mb": median_of(rounds, name, "peak_rss_mb"),
                      "comm_ms_per_step": median_of(rounds, name, "comm_ms_per_step"),
+                     "comm_blocking_ms_per_step": median_of(rounds, name, "comm_blocking_ms_per_step"),
                      "comm_share": median_of(rounds, name, "comm_share"),
                      "cpus_busy": median_of(rounds, name, "cpus_busy"), "gemm_kernel": gemm_kernel_of(rounds, name)})
     roofline = {
@@ -232,6 +233,10 @@ def print_table(args, rows, roofline, targets):
               f"  {cpu}, {row['gemm_kernel']}")
     print("/sgemm: median over rounds of the step's rate over sgemm-1024's in the same round (2 ranks: the 2-thread one);"
           " /best: median step over the best sgemm-1024 of all rounds")
+    for row in rows:
+        if row["name"].startswith("dae-dist mpi") and row["comm_blocking_ms_per_step"] == row["comm_blocking_ms_per_step"]:
+            print(f"{row['name']}: of {row['comm_ms_per_step']:.2f} ms/step in collectives, {row['comm_blocking_ms_per_step']:.2f} in blocking ones"
+                  " (BatchNorm statistics, the loss: every rank waits for the slowest), the rest in the gradient buckets")
     print(f"cblas_sgemm (best of the rounds) 1024^3: {roofline['sgemm_1024_1t']:.1f} GFLOP/s (1 thread), {roofline['sgemm_1024_2t']:.1f} (2 threads); "
           f"on one step's own products: {roofline['sgemm_step_products_1t']:.1f} (1 thread), {roofline['sgemm_step_products_2t']:.1f} (2 threads)")
     print("targets:")

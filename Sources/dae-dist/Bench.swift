@@ -69,6 +69,8 @@ struct Bench: ParsableCommand {
     struct StepResult {
         var batch = 0, threads = 0, ranks = 1
         var imagesPerSecond = 0.0, gflops = 0.0, peakResidentMB = 0.0, communicationShare = 0.0, communicationMs = 0.0
+        /// The part of `communicationMs` in blocking collectives (BatchNorm statistics, the loss).
+        var blockingMs = 0.0
         /// CPU seconds per second of a step, per process: how much of its threads' time the
         /// step keeps busy (MPI waits spin while each rank has a processor, so waiting counts).
         var cpusBusy = 0.0
@@ -89,7 +91,7 @@ struct Bench: ParsableCommand {
         }
         if printer && !json {
             print("dae-dist training step, \(communicator.size) rank(s), --bn \(bn.rawValue), \(KernelBuild.name) kernels (images/s, median of \(repeats) x \(steps) steps)")
-            print("  batch  threads   images/s   ms/step   GFLOP/s   peak RSS MB   comm ms/step   comm %   CPUs busy")
+            print("  batch  threads   images/s   ms/step   GFLOP/s   peak RSS MB   comm ms/step   blocking   comm %   CPUs busy")
         }
         for threadCount in threadCounts(ranksOnNode: Communicators.ranksOnNode(communicator.inner)) {
             ComputeThreads.set(threadCount)
@@ -100,13 +102,13 @@ struct Bench: ParsableCommand {
                 let result = try measure(batch: batch, threads: threadCount, communicator: communicator)
                 guard printer else { continue }
                 if json {
-                    print(String(format: "{\"impl\": \"dae-dist\", \"bn\": \"\(bn.rawValue)\", \"ranks\": %d, \"threads\": %d, \"batch\": %d, \"images_per_sec\": %.1f, \"gflops\": %.2f, \"peak_rss_mb\": %.0f, \"comm_ms_per_step\": %.3f, \"comm_share\": %.4f, \"cpus_busy\": %.3f}",
+                    print(String(format: "{\"impl\": \"dae-dist\", \"bn\": \"\(bn.rawValue)\", \"ranks\": %d, \"threads\": %d, \"batch\": %d, \"images_per_sec\": %.1f, \"gflops\": %.2f, \"peak_rss_mb\": %.0f, \"comm_ms_per_step\": %.3f, \"comm_blocking_ms_per_step\": %.3f, \"comm_share\": %.4f, \"cpus_busy\": %.3f}",
                                  result.ranks, threadCount, batch, result.imagesPerSecond, result.gflops, result.peakResidentMB,
-                                 result.communicationMs, result.communicationShare, result.cpusBusy))
+                                 result.communicationMs, result.blockingMs, result.communicationShare, result.cpusBusy))
                 } else {
-                    print(String(format: "%7d %8d %10.1f %9.2f %9.1f %13.0f %14.2f %8.1f %11.2f", batch, threadCount, result.imagesPerSecond,
+                    print(String(format: "%7d %8d %10.1f %9.2f %9.1f %13.0f %14.2f %10.2f %8.1f %11.2f", batch, threadCount, result.imagesPerSecond,
                                  1000 * Double(batch) / result.imagesPerSecond, result.gflops, result.peakResidentMB,
-                                 result.communicationMs, 100 * result.communicationShare, result.cpusBusy))
+                                 result.communicationMs, result.blockingMs, 100 * result.communicationShare, result.cpusBusy))
                 }
                 fflush(nil)  // nil flushes every stream; `stdout` is not concurrency-safe to name
             }
@@ -210,7 +212,7 @@ struct Bench: ParsableCommand {
         let setup = try StepSetup(batch: batch, latentDim: latentDim, batchNorm: bn, communicator: communicator)
         func step() throws { try setup.step.run(target: setup.clean.pointer, batch: setup.batch, globalBatch: batch, slices: setup.slices) }
         for _ in 0..<warmup { try step() }
-        var rates: [Double] = [], communication: [Double] = [], busy: [Double] = []
+        var rates: [Double] = [], communication: [Double] = [], blocking: [Double] = [], busy: [Double] = []
         for _ in 0..<repeats {
             try communicator.barrier()
             communicator.reset()
@@ -219,14 +221,15 @@ struct Bench: ParsableCommand {
             let seconds = Clock.seconds() - start
             busy.append((Roofline.processCPUSeconds() - cpuStart) / seconds)
             communication.append(communicator.seconds / seconds)
+            blocking.append(communicator.blockingSeconds / seconds)
             rates.append(Double(batch * steps) / seconds)
         }
-        // Every rank's view: the slowest rank's rate, the mean share spent in collectives and
+        // Every rank's view: the slowest rank's rate, the mean shares spent in collectives and
         // the mean CPUs busy.
         func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-        let fields = 4
+        let fields = 5
         let gathered = DoubleBuffer(count: fields * communicator.size)
-        for (i, value) in [median(rates), median(communication), Roofline.peakResidentMegabytes(), median(busy)].enumerated() {
+        for (i, value) in [median(rates), median(communication), Roofline.peakResidentMegabytes(), median(busy), median(blocking)].enumerated() {
             gathered[fields * communicator.rank + i] = value
         }
         try communicator.inner.allReduceSum(gathered.buffer)
@@ -239,6 +242,7 @@ struct Bench: ParsableCommand {
         result.cpusBusy = field(3).reduce(0, +) / Double(communicator.size)
         result.gflops = result.imagesPerSecond * Double(Architecture.standard(latentDim: latentDim).trainingFLOPsPerImage) / 1e9
         result.communicationMs = result.communicationShare * 1000 * Double(batch) / result.imagesPerSecond
+        result.blockingMs = field(4).reduce(0, +) / Double(communicator.size) * 1000 * Double(batch) / result.imagesPerSecond
         return result
     }
 }

@@ -87,5 +87,11 @@ final class BenchCommandTests: XCTestCase {
         let share = try XCTUnwrap(steps[0]["comm_share"] as? Double)
         XCTAssertGreaterThan(share, 0)
         XCTAssertLessThan(share, 1)
+        // Part of it in the blocking collectives (BatchNorm statistics, the loss), the rest in
+        // the gradient buckets.
+        let total = try XCTUnwrap(steps[0]["comm_ms_per_step"] as? Double)
+        let blocking = try XCTUnwrap(steps[0]["comm_blocking_ms_per_step"] as? Double)
+        XCTAssertGreaterThan(blocking, 0)
+        XCTAssertLessThanOrEqual(blocking, total + 0.001)  // both printed to 3 decimals
     }
 }

@@ -5,30 +5,41 @@
 public final class TimedCommunicator: Communicator {
     public let inner: Communicator
     /// Seconds spent in collectives since the last `reset`.
-    public private(set) var seconds: Double = 0
+    public var seconds: Double { blockingSeconds + nonBlockingSeconds }
+    /// The part of `seconds` in blocking collectives: in a training step, the BatchNorm
+    /// statistics and the loss, each a point where every rank waits for the slowest.
+    public private(set) var blockingSeconds: Double = 0
+    /// The part in starting and waiting for non-blocking ones (a step's gradient buckets).
+    public private(set) var nonBlockingSeconds: Double = 0
 
     public init(_ inner: Communicator) { self.inner = inner }
 
-    public func reset() { seconds = 0 }
+    public func reset() { (blockingSeconds, nonBlockingSeconds) = (0, 0) }
 
-    private func timed<T>(_ body: () throws -> T) rethrows -> T {
+    private func blocking<T>(_ body: () throws -> T) rethrows -> T {
         let start = Clock.seconds()
-        defer { seconds += Clock.seconds() - start }
+        defer { blockingSeconds += Clock.seconds() - start }
+        return try body()
+    }
+
+    private func nonBlocking<T>(_ body: () throws -> T) rethrows -> T {
+        let start = Clock.seconds()
+        defer { nonBlockingSeconds += Clock.seconds() - start }
         return try body()
     }
 
     public var rank: Int { inner.rank }
     public var size: Int { inner.size }
-    public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws { try timed { try inner.allReduceSum(buffer) } }
-    public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws { try timed { try inner.allReduceSum(buffer) } }
+    public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws { try blocking { try inner.allReduceSum(buffer) } }
+    public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws { try blocking { try inner.allReduceSum(buffer) } }
     public func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> ReductionRequest {
-        try timed { try inner.startAllReduceSum(buffer) }
+        try nonBlocking { try inner.startAllReduceSum(buffer) }
     }
     public func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws -> ReductionRequest {
-        try timed { try inner.startAllReduceSum(buffer) }
+        try nonBlocking { try inner.startAllReduceSum(buffer) }
     }
-    public func wait(_ request: ReductionRequest) throws { try timed { try inner.wait(request) } }
-    public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws { try timed { try inner.broadcast(buffer, root: root) } }
-    public func barrier() throws { try timed { try inner.barrier() } }
+    public func wait(_ request: ReductionRequest) throws { try nonBlocking { try inner.wait(request) } }
+    public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws { try blocking { try inner.broadcast(buffer, root: root) } }
+    public func barrier() throws { try blocking { try inner.barrier() } }
     public func abort(code: Int32) -> Never { inner.abort(code: code) }
 }
