@@ -87,8 +87,8 @@ public final class Trainer {
         localBatch = plan.localBatch(rank: communicator.rank, worldSize: communicator.size)
         let plan = self.plan
         slices = plan.shardsOwned(rank: communicator.rank, worldSize: communicator.size).map { plan.sliceSizes[$0] }
-        // Room for one evaluation run at least, so validation batches the same at any world size.
         timedCommunicator = TimedCommunicator(communicator)
+        // Room for one evaluation run at least, so validation batches the same at any world size.
         model = Autoencoder(latentDim: config.latentDim, maxBatch: max(localBatch, Autoencoder.evaluationRun), batchNormStatistics: config.batchNorm,
                             communicator: timedCommunicator, seed: config.seed)
         step = TrainingStep(model: model, optimizer: Adam(parameterCount: model.parameters.count, learningRate: config.learningRate),
