@@ -241,8 +241,11 @@ struct Bench: ParsableCommand {
         result.peakResidentMB = field(2).max()!
         result.cpusBusy = field(3).reduce(0, +) / Double(communicator.size)
         result.gflops = result.imagesPerSecond * Double(Architecture.standard(latentDim: latentDim).trainingFLOPsPerImage) / 1e9
-        result.communicationMs = result.communicationShare * 1000 * Double(batch) / result.imagesPerSecond
-        result.blockingMs = field(4).reduce(0, +) / Double(communicator.size) * 1000 * Double(batch) / result.imagesPerSecond
+        // A share of the step's wall time, in milliseconds per step at the slowest rank's rate.
+        let rate = result.imagesPerSecond
+        func millisecondsPerStep(_ share: Double) -> Double { share * 1000 * Double(batch) / rate }
+        result.communicationMs = millisecondsPerStep(result.communicationShare)
+        result.blockingMs = millisecondsPerStep(field(4).reduce(0, +) / Double(communicator.size))
         return result
     }
 }

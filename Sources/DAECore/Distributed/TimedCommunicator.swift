@@ -16,30 +16,25 @@ public final class TimedCommunicator: Communicator {
 
     public func reset() { (blockingSeconds, nonBlockingSeconds) = (0, 0) }
 
-    private func blocking<T>(_ body: () throws -> T) rethrows -> T {
+    /// Runs `body`, adding its seconds to `counter`.
+    private func timed<T>(_ counter: inout Double, _ body: () throws -> T) rethrows -> T {
         let start = Clock.seconds()
-        defer { blockingSeconds += Clock.seconds() - start }
-        return try body()
-    }
-
-    private func nonBlocking<T>(_ body: () throws -> T) rethrows -> T {
-        let start = Clock.seconds()
-        defer { nonBlockingSeconds += Clock.seconds() - start }
+        defer { counter += Clock.seconds() - start }
         return try body()
     }
 
     public var rank: Int { inner.rank }
     public var size: Int { inner.size }
-    public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws { try blocking { try inner.allReduceSum(buffer) } }
-    public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws { try blocking { try inner.allReduceSum(buffer) } }
+    public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws { try timed(&blockingSeconds) { try inner.allReduceSum(buffer) } }
+    public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws { try timed(&blockingSeconds) { try inner.allReduceSum(buffer) } }
     public func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> ReductionRequest {
-        try nonBlocking { try inner.startAllReduceSum(buffer) }
+        try timed(&nonBlockingSeconds) { try inner.startAllReduceSum(buffer) }
     }
     public func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws -> ReductionRequest {
-        try nonBlocking { try inner.startAllReduceSum(buffer) }
+        try timed(&nonBlockingSeconds) { try inner.startAllReduceSum(buffer) }
     }
-    public func wait(_ request: ReductionRequest) throws { try nonBlocking { try inner.wait(request) } }
-    public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws { try blocking { try inner.broadcast(buffer, root: root) } }
-    public func barrier() throws { try blocking { try inner.barrier() } }
+    public func wait(_ request: ReductionRequest) throws { try timed(&nonBlockingSeconds) { try inner.wait(request) } }
+    public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws { try timed(&blockingSeconds) { try inner.broadcast(buffer, root: root) } }
+    public func barrier() throws { try timed(&blockingSeconds) { try inner.barrier() } }
     public func abort(code: Int32) -> Never { inner.abort(code: code) }
 }
