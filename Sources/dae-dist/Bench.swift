@@ -25,6 +25,9 @@ struct Bench: ParsableCommand {
     @Option(name: .customLong("latent-dim"), help: "Latent size.")
     var latentDim: Int = 2
 
+    @Option(help: "What the convolution and Linear products read: fp32, or bf16 operands with fp32 sums (CPUs with AVX-512 BF16).")
+    var precision: Precision = .fp32
+
     @Option(help: "BatchNorm statistics across ranks: sync (global batch, the default for training) or local.")
     var bn: BatchNormStatistics = .sync
 
@@ -58,6 +61,7 @@ struct Bench: ParsableCommand {
         guard latentDim >= 1 else { throw ValidationError("--latent-dim must be at least 1.") }
         guard repeats >= 1, steps >= 1, warmup >= 0 else { throw ValidationError("--repeats and --steps must be at least 1, --warmup at least 0.") }
         guard collectiveTimeout > 0 else { throw ValidationError("--collective-timeout must be positive.") }
+        if let reason = precision.unavailableReason { throw ValidationError(reason + ".") }
     }
 
     /// `--threads`, or 1 and what train would use by default (the rank's share of the processors).
@@ -77,6 +81,7 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
+        BLAS.precision = precision
         let communicator = TimedCommunicator(try Communicators.make(timeout: collectiveTimeout))
         defer { Communicators.finish(communicator.inner) }
         let printer = communicator.rank == 0
@@ -90,7 +95,7 @@ struct Bench: ParsableCommand {
             }
         }
         if printer && !json {
-            print("dae-dist training step, \(communicator.size) rank(s), --bn \(bn.rawValue), \(KernelBuild.name) kernels (images/s, median of \(repeats) x \(steps) steps)")
+            print("dae-dist training step, \(communicator.size) rank(s), --bn \(bn.rawValue), --precision \(precision.rawValue) (products: \(precision.kernel)), \(KernelBuild.name) kernels (images/s, median of \(repeats) x \(steps) steps)")
             print("  batch  threads   images/s   ms/step   GFLOP/s   peak RSS MB   comm ms/step   blocking   comm %   CPUs busy")
         }
         for threadCount in threadCounts(ranksOnNode: Communicators.ranksOnNode(communicator.inner)) {
@@ -102,7 +107,7 @@ struct Bench: ParsableCommand {
                 let result = try measure(batch: batch, threads: threadCount, communicator: communicator)
                 guard printer else { continue }
                 if json {
-                    print(String(format: "{\"impl\": \"dae-dist\", \"bn\": \"\(bn.rawValue)\", \"ranks\": %d, \"threads\": %d, \"batch\": %d, \"images_per_sec\": %.1f, \"gflops\": %.2f, \"peak_rss_mb\": %.0f, \"comm_ms_per_step\": %.3f, \"comm_blocking_ms_per_step\": %.3f, \"comm_share\": %.4f, \"cpus_busy\": %.3f}",
+                    print(String(format: "{\"impl\": \"dae-dist\", \"bn\": \"\(bn.rawValue)\", \"precision\": \"\(precision.rawValue)\", \"product_kernel\": \"\(precision.kernel)\", \"ranks\": %d, \"threads\": %d, \"batch\": %d, \"images_per_sec\": %.1f, \"gflops\": %.2f, \"peak_rss_mb\": %.0f, \"comm_ms_per_step\": %.3f, \"comm_blocking_ms_per_step\": %.3f, \"comm_share\": %.4f, \"cpus_busy\": %.3f}",
                                  result.ranks, threadCount, batch, result.imagesPerSecond, result.gflops, result.peakResidentMB,
                                  result.communicationMs, result.blockingMs, result.communicationShare, result.cpusBusy))
                 } else {
@@ -173,21 +178,27 @@ struct Bench: ParsableCommand {
             for batch in batchSizes {
                 let setup = try StepSetup(batch: batch, latentDim: latentDim, batchNorm: bn, communicator: SingleProcessCommunicator())
                 let shapes = try Roofline.stepProducts(of: setup.step, target: setup.clean.pointer, batch: setup.batch, slices: setup.slices)
-                let (seconds, gflops) = Roofline.replay(shapes)
-                if json {
-                    print(String(format: "{\"impl\": \"openblas\", \"what\": \"sgemm-step-products\", \"threads\": %d, \"batch\": %d, \"calls\": %d, \"ms_per_step\": %.3f, \"gflops\": %.2f}",
-                                 threadCount, batch, shapes.count, 1000 * seconds, gflops))
-                } else {
-                    print(String(format: "cblas_sgemm on one step's %d products, batch %d, %d thread(s): %.1f GFLOP/s, %.2f ms", shapes.count, batch, threadCount, gflops, 1000 * seconds))
+                // sgemm always (the roofline), and the run's own products when they are bf16.
+                for timed in precision == .fp32 ? [Precision.fp32] : [.fp32, precision] {
+                    BLAS.precision = timed
+                    defer { BLAS.precision = precision }
+                    let (seconds, gflops) = Roofline.replay(shapes)
+                    let (impl, what, name) = timed == .fp32 ? ("openblas", "sgemm", "cblas_sgemm") : ("dae-dist", "bf16", "bf16 GEMM (\(timed.kernel))")
+                    if json {
+                        print(String(format: "{\"impl\": \"%@\", \"what\": \"%@-step-products\", \"threads\": %d, \"batch\": %d, \"calls\": %d, \"ms_per_step\": %.3f, \"gflops\": %.2f}",
+                                     impl, what, threadCount, batch, shapes.count, 1000 * seconds, gflops))
+                    } else {
+                        print(String(format: "%@ on one step's %d products, batch %d, %d thread(s): %.1f GFLOP/s, %.2f ms", name, shapes.count, batch, threadCount, gflops, 1000 * seconds))
+                    }
+                    if gemmShapes { printByShape(shapes, impl: impl, what: what) }
                 }
-                if gemmShapes { printByShape(shapes) }
                 fflush(nil)
             }
         }
     }
 
     /// The step's products grouped by exact shape, in the order the step first makes them.
-    private func printByShape(_ shapes: [GemmShape]) {
+    private func printByShape(_ shapes: [GemmShape], impl: String, what: String) {
         var order: [GemmShape] = [], calls: [GemmShape: Int] = [:]
         for shape in shapes {
             if calls[shape] == nil { order.append(shape) }
@@ -198,9 +209,9 @@ struct Bench: ParsableCommand {
             let label = String(format: "%@%@ m %4d n %5d k %5d%@", shape.transposeA ? "T" : "N", shape.transposeB ? "T" : "N", shape.m, shape.n, shape.k,
                                shape.beta == 0 ? "" : " +C")
             if json {
-                print(String(format: "{\"impl\": \"openblas\", \"what\": \"sgemm-shape\", \"shape\": \"%@\", \"calls\": %d, \"ms_per_step\": %.3f, \"gflops\": %.2f, "
+                print(String(format: "{\"impl\": \"%@\", \"what\": \"%@-shape\", \"shape\": \"%@\", \"calls\": %d, \"ms_per_step\": %.3f, \"gflops\": %.2f, "
                              + "\"transpose_a\": %d, \"transpose_b\": %d, \"m\": %d, \"n\": %d, \"k\": %d, \"lda\": %d, \"ldb\": %d, \"ldc\": %d, \"beta\": %.0f}",
-                             label, calls[shape]!, 1000 * seconds, gflops, shape.transposeA ? 1 : 0, shape.transposeB ? 1 : 0,
+                             impl, what, label, calls[shape]!, 1000 * seconds, gflops, shape.transposeA ? 1 : 0, shape.transposeB ? 1 : 0,
                              shape.m, shape.n, shape.k, shape.lda, shape.ldb, shape.ldc, shape.beta))
             } else {
                 print(String(format: "  %@  x%-3d %8.2f ms  %6.1f GFLOP/s", label, calls[shape]!, 1000 * seconds, gflops))

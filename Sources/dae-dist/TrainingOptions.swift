@@ -110,6 +110,7 @@ struct TrainingOptions: ParsableArguments {
 
 extension BatchNormStatistics: ExpressibleByArgument {}
 extension Corruption: ExpressibleByArgument {}
+extension Precision: ExpressibleByArgument {}
 
 /// `--digits 0,1,2`: a list of digit labels (see `DigitList`).
 struct DigitsArgument: ExpressibleByArgument {

@@ -6,7 +6,8 @@ import CBLAS
 import CKernels
 import Foundation
 
-/// The one BLAS routine the layers need, row-major, and control of BLAS's thread count.
+/// The one BLAS routine the layers need, row-major, in the precision the run chose, and
+/// control of BLAS's thread count.
 ///
 /// OpenBLAS on Linux, loaded at its first use with the kernel for this CPU's features (see
 /// `CBLAS`'s openblas.c: Debian's OpenBLAS picks by CPU model number and runs SSE3 kernels
@@ -30,6 +31,9 @@ public enum BLAS {
             for row in 0..<m { (c + row * ldc).update(repeating: 0, count: n) }
             beta = 1
         }
+        if precision == .bf16 {
+            return dae_bf16_gemm(transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        }
         #if canImport(Accelerate)
         cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
@@ -37,6 +41,11 @@ public enum BLAS {
         dae_sgemm(transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         #endif
     }
+
+    /// What every `gemm` reads its operands as: set once, before the first step, by the
+    /// command that runs the model (`train --precision`, `bench --precision`); fp32 unless
+    /// told. Process-wide like the thread count: the products of one process are all of one kind.
+    nonisolated(unsafe) public static var precision: Precision = .fp32
 
     /// When set, sees the shape of every `gemm` call: how `dae-dist bench` learns the products
     /// a training step makes, to time them alone. Nil (one untaken branch) during training.
