@@ -193,7 +193,9 @@ static void gemm(int ta, int tb, long m, long n, long k, float alpha, const floa
 
 #pragma clang attribute pop
 
-int dae_bf16_gemm_available(void) { return dae_cpu_isa() >= DAE_ISA_AVX512 && dae_cpu_has_avx512_bf16(); }
+int dae_bf16_gemm_available(void) {
+    return dae_cpu_has_avx512_bf16() && dae_kernels_build() >= DAE_ISA_AVX512;
+}
 
 const char *dae_bf16_gemm_kernel(void) { return "AVX512-BF16 8x48"; }
 

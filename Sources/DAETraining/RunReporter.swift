@@ -51,9 +51,11 @@ public final class RunReporter {
                        "config": config.fields, "versions": versions, "machine": machine])
     }
 
-    /// What rank 0 computes on: the CPU, the GEMM library and kernel, the C kernels' build.
+    /// What rank 0 computes on: the CPU, the GEMM library and kernel, the kernel the products
+    /// run (`precision`), the C kernels' build.
     public static var machine: KeyValuePairs<String, Any?> {
-        ["cpu": CPU.model, "cpu_family": CPU.family, "cpu_model": CPU.modelNumber, "cpu_isa": CPU.isa.name, "gemm": BLAS.library.fields, "kernels": KernelBuild.name]
+        ["cpu": CPU.model, "cpu_family": CPU.family, "cpu_model": CPU.modelNumber, "cpu_isa": CPU.isa.name, "gemm": BLAS.library.fields,
+         "precision": BLAS.precision.rawValue, "products": BLAS.precision.kernel, "kernels": KernelBuild.name]
     }
 
     static var swiftVersion: String {

@@ -80,6 +80,7 @@ public final class Trainer {
         self.config = config
         self.communicator = communicator
         ComputeThreads.set(config.threads)
+        BLAS.precision = config.precision
         splits = try DataSplits(source: config.dataset, validationSize: config.validationSize, limitTrain: config.limitTrain,
                                 digits: config.digits)
         plan = try ShardPlan(trainCount: splits.trainCount, shards: config.shards, globalBatch: config.globalBatch, worldSize: communicator.size)

@@ -21,6 +21,8 @@ public struct TrainingConfig: Sendable {
     public var digits: [Int]?
     public var seed: UInt64 = 0
     public var batchNorm: BatchNormStatistics = .sync
+    /// What the convolution and Linear products read (`BLAS.precision` for the run).
+    public var precision: Precision = .fp32
     public var overlap = true
     public var threads = 1
     public var logEvery = 50
@@ -46,7 +48,7 @@ public struct TrainingConfig: Sendable {
         }
         return ["dataset": dataset, "data_dir": dataDir, "latent_dim": latentDim, "batch_size": globalBatch, "shards": shards,
                 "epochs": epochs, "max_steps": maxSteps, "lr": learningRate, "noise_factor": noiseFactor, "noise": noise.rawValue,
-                "val_size": validationSize, "limit_train": limitTrain, "digits": digits.map { $0.map { $0 as Any? } }, "seed": seed, "bn": batchNorm.rawValue, "overlap": overlap,
+                "val_size": validationSize, "limit_train": limitTrain, "digits": digits.map { $0.map { $0 as Any? } }, "seed": seed, "bn": batchNorm.rawValue, "precision": precision.rawValue, "overlap": overlap,
                 "threads": threads, "log_every": logEvery, "validation_interval": validationInterval,
                 "early_stop_patience": earlyStopPatience, "early_stop_delta": earlyStopDelta, "checkpoint_every": checkpointEvery, "probe_every": probeEvery,
                 "out_dir": outDir]

@@ -41,11 +41,12 @@ public enum TrainingState {
     static let trajectorySettings: KeyValuePairs<String, String> = [
         "seed": "--seed", "lr": "--lr", "noise_factor": "--noise-factor", "dataset": "--dataset", "batch_size": "--batch-size",
         "shards": "--shards", "val_size": "--val-size", "limit_train": "--limit-train", "bn": "--bn",
-        "digits": "--digits", "noise": "--noise",
+        "digits": "--digits", "noise": "--noise", "precision": "--precision",
     ]
 
-    /// What a setting was before it was recorded: states saved without `noise` used Gaussian noise.
-    static let recordedLater: [String: String] = ["noise": Corruption.gaussian.rawValue]
+    /// What a setting was before it was recorded: states saved without `noise` used Gaussian
+    /// noise, and without `precision` fp32 products.
+    static let recordedLater: [String: String] = ["noise": Corruption.gaussian.rawValue, "precision": Precision.fp32.rawValue]
 
     /// Each trajectory setting whose value in `file`'s saved config differs from `config`'s, as
     /// "--seed 0 (this run: 3)"; none for a file that saved no config.

@@ -21,7 +21,7 @@ struct Train: ParsableCommand {
     @Option(help: "Resume from a training state: a last.safetensors path, or 'auto' for <out-dir>/checkpoints/last.safetensors.")
     var resume: String?
     @Flag(name: .customLong("allow-config-change"),
-          help: "With --resume: continue even though a setting that shapes the trajectory (seed, lr, noise, data, batch, shards, bn) differs from the saved run's.")
+          help: "With --resume: continue even though a setting that shapes the trajectory (seed, lr, noise, data, batch, shards, bn, precision) differs from the saved run's.")
     var allowConfigChange = false
     @Option(name: .customLong("run-name"), help: "Name of the run (part of the default --out-dir).")
     var runName = "dae"
@@ -59,8 +59,11 @@ struct Train: ParsableCommand {
                       + "global batch \(config.globalBatch) (\(trainer.localBatch) on rank 0), \(trainer.plan.stepsPerEpoch) steps per epoch, "
                       + "\(threads) compute thread(s) per rank")
                 print("dae-dist: \(CPU.description); GEMM: \(BLAS.library.description), \(BLAS.library.choiceDescription); "
-                      + "C kernels: \(KernelBuild.name)")
+                      + "precision \(config.precision.rawValue) (products: \(config.precision.kernel)); C kernels: \(KernelBuild.name)")
                 if let warning = BLAS.library.narrowerThanCPUWarning { FileHandle.standardError.write(Data(("dae-dist: " + warning + "\n").utf8)) }
+                if config.precision == .bf16, case let speedup = Precision.measuredBF16Speedup(), speedup < 1 {
+                    FileHandle.standardError.write(Data(String(format: "dae-dist: warning: on this CPU bf16 products run at %.2fx the speed of fp32 ones (measured now); --precision fp32 is faster here\n", speedup).utf8))
+                }
             }
             if let path = resumePath {
                 try trainer.resume(path: path, allowConfigChange: allowConfigChange)

@@ -28,6 +28,8 @@ struct TrainingOptions: ParsableArguments {
     var shards = 24
     @Option(help: "BatchNorm statistics: sync (global batch, all ranks identical) or local (each rank's own batch).")
     var bn: BatchNormStatistics = .sync
+    @Option(help: "What the convolution and Linear products read: fp32, or bf16 operands with fp32 sums (CPUs with AVX-512 BF16); parameters, Adam, BatchNorm and checkpoints stay fp32.")
+    var precision: Precision = .fp32
     @Option(help: ArgumentHelp("Compute threads per rank: they share out each batch's shard slices (keep ranks x threads <= cores). Default: this rank's share of the processors.", valueName: "n"))
     var threads: Int?
     @Option(name: .customLong("max-steps"), help: "Stop after this many global steps.")
@@ -72,6 +74,7 @@ struct TrainingOptions: ParsableArguments {
         guard earlyStopDelta >= 0 else { throw ValidationError("--early-stop-delta must be 0 or more (got \(earlyStopDelta)).") }
         guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must be 0 or more.") }
         guard probeEvery >= 0 else { throw ValidationError("--probe-every must be 0 or more.") }
+        if let reason = precision.unavailableReason { throw ValidationError(reason + ".") }
         guard batchSize >= shards else {
             throw ValidationError("--batch-size (\(batchSize)) must be at least --shards (\(shards)): every shard gives a sample to every step. Raise the batch or lower --shards.")
         }
@@ -94,6 +97,7 @@ struct TrainingOptions: ParsableArguments {
         config.digits = digits?.list
         config.seed = seed
         config.batchNorm = bn
+        config.precision = precision
         config.overlap = overlap
         config.threads = threads
         config.logEvery = logEvery

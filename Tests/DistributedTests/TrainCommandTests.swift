@@ -198,4 +198,16 @@ final class TrainCommandTests: XCTestCase {
             XCTAssertFalse(result.output.contains("downloading"), "\(arguments): \(result.output)")
         }
     }
+
+    /// `--precision bf16` where it cannot run (no AVX512_BF16, or DAE_KERNELS holding the kernels
+    /// below AVX-512) is refused before any work, saying why and what to use instead.
+    func testBF16IsRefusedWhereItCannotRun() throws {
+        let environment = Precision.bf16.unavailableReason == nil ? ["DAE_KERNELS": "avx2"] : [:]
+        for command in [["train", "--dataset", "synthetic"], ["bench", "--batch-sizes", "64"]] {
+            let result = try Subprocess.run(MPIRun.executable, command + ["--precision", "bf16"], environment: environment)
+            XCTAssertNotEqual(result.status, 0, "\(command)")
+            XCTAssertTrue(result.output.contains("--precision bf16") && result.output.contains("use --precision fp32"), result.output)
+            XCTAssertFalse(result.output.contains("training images"), result.output)
+        }
+    }
 }

@@ -68,6 +68,26 @@ final class WorldSizeInvarianceTests: XCTestCase {
         }
     }
 
+    /// `--precision bf16` (products on bf16 operands, float32 sums) is its own trajectory, but
+    /// 1, 2 and 4 ranks and 2 threads still train it bit for bit: each slice's products have
+    /// the same shapes, and the bf16 GEMM sums in an order its shapes alone fix. It stays
+    /// close to fp32 (losses within a few percent) and the saved state says it ran bf16.
+    func testBF16TrainsTheSameModelOnAnyWorldSize() throws {
+        if let reason = Precision.bf16.unavailableReason { throw XCTSkip(reason) }
+        let bf16 = ["--precision", "bf16"]
+        let reference = try train(ranks: 1, bf16 + ["--threads", "1"])
+        assertSame(try train(ranks: 1, bf16 + ["--threads", "2"]), as: reference, "bf16, 1 rank, 2 threads")
+        for ranks in [2, 4] {
+            let run = try train(ranks: ranks, bf16)
+            assertSame(run, as: reference, "bf16, \(ranks) ranks")
+            XCTAssertTrue(run.output.contains("ranks agree: parameters bit-identical on all \(ranks) ranks"), run.output)
+        }
+        XCTAssertTrue(reference.output.contains("precision bf16 (products: dae-dist AVX512-BF16"), reference.output)
+        let fp32 = try train(ranks: 1, ["--threads", "1"])
+        XCTAssertNotEqual(reference.losses, fp32.losses, "bf16 rounds the products' operands")
+        for (a, b) in zip(reference.losses, fp32.losses) { XCTAssertEqual(a, b, accuracy: 0.05 * b) }
+    }
+
     /// Every rank validates its share of the hold-out: the loss is the one a single rank
     /// computes, bit for bit (here also with per-rank batches of 24 and 12, smaller than an
     /// evaluation run), and a validation twice as long as the collective timeout no longer

@@ -17,7 +17,8 @@
 void dae_bf16_gemm(int transpose_a, int transpose_b, long m, long n, long k, float alpha, const float *a, long lda,
                    const float *b, long ldb, float beta, float *c, long ldc);
 
-/* 1 when this CPU (and this build) can run dae_bf16_gemm. */
+/* 1 when this CPU has AVX-512 BF16 and the AVX-512 build of the kernels runs (DAE_KERNELS,
+ * include/kernels.h, can hold them to a narrower one): then dae_bf16_gemm may be called. */
 int dae_bf16_gemm_available(void);
 
 /* The kernel's name, for the outputs that say what ran: "AVX512-BF16 8x48". */
