@@ -6,56 +6,81 @@
 # averaged over SEEDS (default "0 1 2") for each implementation. With SAME_INIT=1 PyTorch
 # starts from dae-dist's initial weights for each seed (`dae-dist init`), which leaves only
 # batch order and noise draws to differ. Needs torch. For each latent size it prints the mean
-# and standard deviation of each side and a two-sided permutation test of the difference of
-# the means (all 12,870 ways to split 8 + 8 seeds, or 20,000 random ones beyond that).
+# and standard deviation of each column and, for each comparison, a two-sided permutation
+# test of the difference of the means (all 12,870 ways to split 8 + 8 seeds, or 20,000
+# random ones beyond that).
 # NOISE (gaussian, masking, salt-pepper) and NOISE_FACTOR pick the corruption for both sides
 # (default: dae-dist's, gaussian 0.1).
+# PRECISION=bf16 trains dae-dist with --precision bf16 and PyTorch with channels_last and bf16
+# autocast, and adds a column of dae-dist fp32 on the same seeds: bf16 is compared with both.
 #   SEEDS="0 1 2 3 4 5 6 7" LATENTS="16" bench/learning_quality.sh [data-dir]
 #   NOISE=masking NOISE_FACTOR=0.25 SEEDS="0 1 2 3 4 5 6 7" LATENTS="16" bench/learning_quality.sh
+#   PRECISION=bf16 SEEDS="0 1 2 3 4 5 6 7" LATENTS="16" bench/learning_quality.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:-../shared/data/mnist-mini}
 seeds=${SEEDS:-0 1 2}
+precision=${PRECISION:-fp32}
 noise=(--noise "${NOISE:-gaussian}" --noise-factor "${NOISE_FACTOR:-0.1}")
+case $precision in
+  fp32) columns=("dae-dist" "pytorch"); pytorch_flags=() ;;
+  bf16) columns=("dae-dist-bf16" "pytorch-cl-bf16" "dae-dist-fp32"); pytorch_flags=(--channels-last --autocast bf16) ;;
+  *) echo "PRECISION must be fp32 or bf16 (got $precision)" >&2; exit 2 ;;
+esac
 swift build -c release --product dae-dist >/dev/null
 export OMPI_MCA_mpi_yield_when_idle=1
 root_flag=(); [ "$(id -u)" -ne 0 ] || root_flag=(--allow-run-as-root)
-printf "%-7s %-6s %12s %12s\n" latent seed dae-dist pytorch
+
+# The best validation loss of dae-dist trained with --precision $1 on seed $2, latent $3.
+dae_dist() {
+  local out; out=$(mktemp -d)
+  mpirun -n 2 --oversubscribe "${root_flag[@]}" .build/release/dae-dist train --data-dir "$data" --val-size 1000 --batch-size 256 \
+      --epochs 20 --latent-dim "$3" --seed "$2" "${noise[@]}" --precision "$1" --log-every 0 --out-dir "$out" > "$out/console.txt" 2>&1
+  python3 -c "import json; print(json.load(open('$out/summary.json'))['best_validation_loss'])"
+  rm -rf "$out"
+}
+
+printf "%-7s %-6s" latent seed; printf " %16s" "${columns[@]}"; echo
 for latent in ${LATENTS:-2 16}; do
-  ours_all=(); theirs_all=()
+  results=()
   for seed in $seeds; do
-    out=$(mktemp -d)
-    mpirun -n 2 --oversubscribe "${root_flag[@]}" .build/release/dae-dist train --data-dir "$data" --val-size 1000 --batch-size 256 \
-        --epochs 20 --latent-dim "$latent" --seed "$seed" "${noise[@]}" --log-every 0 --out-dir "$out" > "$out/console.txt" 2>&1
-    ours=$(python3 -c "import json; print(json.load(open('$out/summary.json'))['best_validation_loss'])")
-    init_args=()
+    row=("$(dae_dist "$precision" "$seed" "$latent")")
+    init_args=(); init=$(mktemp -d)
     if [ "${SAME_INIT:-0}" = 1 ]; then
-      .build/release/dae-dist init --latent-dim "$latent" --seed "$seed" --output "$out/init.safetensors" >/dev/null
-      init_args=(--init "$out/init.safetensors")
+      .build/release/dae-dist init --latent-dim "$latent" --seed "$seed" --output "$init/init.safetensors" >/dev/null
+      init_args=(--init "$init/init.safetensors")
     fi
-    theirs=$(python3 bench/reference_trainer.py --data-dir "$data" --val-size 1000 --latent-dim "$latent" --seed "$seed" "${noise[@]}" --threads 2 "${init_args[@]}" |
-             tail -1 | python3 -c "import json, sys; print(json.load(sys.stdin)['best_validation_loss'])")
-    printf "%-7s %-6s %12.5f %12.5f\n" "$latent" "$seed" "$ours" "$theirs"
-    ours_all+=("$ours"); theirs_all+=("$theirs")
-    rm -rf "$out"
+    row+=("$(python3 bench/reference_trainer.py --data-dir "$data" --val-size 1000 --latent-dim "$latent" --seed "$seed" "${noise[@]}" \
+               --threads 2 "${pytorch_flags[@]}" "${init_args[@]}" | tail -1 | python3 -c "import json, sys; print(json.load(sys.stdin)['best_validation_loss'])")")
+    rm -rf "$init"
+    [ "$precision" = fp32 ] || row+=("$(dae_dist fp32 "$seed" "$latent")")
+    printf "%-7s %-6s" "$latent" "$seed"; printf " %16.5f" "${row[@]}"; echo
+    results+=("$(IFS=,; echo "${row[*]}")")
   done
-  ours_list=$(IFS=,; echo "${ours_all[*]}"); theirs_list=$(IFS=,; echo "${theirs_all[*]}")
-  python3 - "$latent" "$ours_list" "$theirs_list" <<'EOF'
+  python3 - "$latent" "$(IFS=,; echo "${columns[*]}")" "${results[@]}" <<'EOF'
 import itertools, random, statistics, sys
-latent, o, t = sys.argv[1], [float(v) for v in sys.argv[2].split(",")], [float(v) for v in sys.argv[3].split(",")]
-mo, mt = statistics.mean(o), statistics.mean(t)
-so, st = (statistics.stdev(x) if len(x) > 1 else 0.0 for x in (o, t))
-print("%-7s %-6s %12.5f %12.5f   ratio %.3f" % (latent, "mean", mo, mt, mo / mt))
-print("%-7s %-6s %12.5f %12.5f" % (latent, "std", so, st))
-pooled, n, observed = o + t, len(o), abs(mo - mt)
-splits = list(itertools.combinations(range(len(pooled)), n)) if len(pooled) <= 16 else None
-if splits is None:
-    rng = random.Random(0)
-    splits = [rng.sample(range(len(pooled)), n) for _ in range(20000)]
-extreme = 0
-for chosen in splits:
-    a = [pooled[i] for i in chosen]; b = [pooled[i] for i in range(len(pooled)) if i not in set(chosen)]
-    extreme += abs(statistics.mean(a) - statistics.mean(b)) >= observed - 1e-12
-print("%-7s permutation test of the means: p = %.4f (%d splits)" % (latent, extreme / len(splits), len(splits)))
+latent, names, rows = sys.argv[1], sys.argv[2].split(","), [[float(v) for v in row.split(",")] for row in sys.argv[3:]]
+columns = list(zip(*rows))
+print("%-7s %-6s" % (latent, "mean") + "".join(" %16.5f" % statistics.mean(c) for c in columns))
+print("%-7s %-6s" % (latent, "std") + "".join(" %16.5f" % (statistics.stdev(c) if len(c) > 1 else 0.0) for c in columns))
+
+def permutation_p(o, t):
+    """Two-sided permutation test of the difference of the means of o and t."""
+    pooled, n, observed = list(o) + list(t), len(o), abs(statistics.mean(o) - statistics.mean(t))
+    splits = list(itertools.combinations(range(len(pooled)), n)) if len(pooled) <= 16 else None
+    if splits is None:
+        rng = random.Random(0)
+        splits = [rng.sample(range(len(pooled)), n) for _ in range(20000)]
+    extreme = 0
+    for chosen in splits:
+        chosen = set(chosen)
+        a = [pooled[i] for i in chosen]; b = [pooled[i] for i in range(len(pooled)) if i not in chosen]
+        extreme += abs(statistics.mean(a) - statistics.mean(b)) >= observed - 1e-12
+    return extreme / len(splits), len(splits)
+
+for other in range(1, len(columns)):
+    p, count = permutation_p(columns[0], columns[other])
+    ratio = statistics.mean(columns[0]) / statistics.mean(columns[other])
+    print("%-7s %s / %s: ratio of means %.3f, permutation test p = %.4f (%d splits)" % (latent, names[0], names[other], ratio, p, count))
 EOF
 done

@@ -3,6 +3,10 @@ split and settings: train = the train file minus its last --val-size images, val
 those images (noisy inputs, clean targets, eval mode), Adam, MSE, early stopping.
 
     python3 bench/reference_trainer.py --data-dir ../shared/data/mnist-mini --val-size 1000 --latent-dim 2
+    python3 bench/reference_trainer.py ... --channels-last --autocast bf16   # the speed-minded user's PyTorch
+
+With --autocast bf16 the forward passes (training and validation) run under
+`torch.autocast("cpu", bfloat16)`, parameters and Adam in fp32, the loss in fp32.
 
 Prints one JSON line per epoch and a final {"best_validation_loss": ...}.
 """
@@ -54,6 +58,8 @@ def main():
     parser.add_argument("--patience", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--channels-last", action="store_true", help="model and batches in torch.channels_last")
+    parser.add_argument("--autocast", choices=["off", "bf16"], default="off", help="torch.autocast on the CPU")
     parser.add_argument("--init", help="start from these weights (e.g. `dae-dist init --seed S`) instead of PyTorch's own draw")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -66,7 +72,13 @@ def main():
     if args.init:
         from safetensors.torch import load_file
         model.load_state_dict(load_file(args.init))
+    memory_format = torch.channels_last if args.channels_last else torch.contiguous_format
+    model = model.to(memory_format=memory_format)
     optimizer = adam(model, args.lr)
+
+    def forward(noisy):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.autocast == "bf16"):
+            return model(noisy.contiguous(memory_format=memory_format)).float()
     best, counter, start = float("inf"), 0, time.time()
     for epoch in range(1, args.epochs + 1):
         model.train()
@@ -75,14 +87,14 @@ def main():
         for i in range(0, len(train) - args.batch_size + 1, args.batch_size):
             clean = train[order[i:i + args.batch_size]]
             noisy = corrupt(clean, args.noise, args.noise_factor)
-            loss = torch.mean((model(noisy) - clean) ** 2)
+            loss = torch.mean((forward(noisy) - clean) ** 2)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             losses.append(loss.item())
         model.eval()
         with torch.no_grad():
-            total = sum(float(((model(n) - c) ** 2).double().sum()) for n, c in zip(validation_noisy.split(500), validation.split(500)))
+            total = sum(float(((forward(n) - c) ** 2).double().sum()) for n, c in zip(validation_noisy.split(500), validation.split(500)))
         val = total / validation.numel()
         print(json.dumps({"epoch": epoch, "train_loss": sum(losses) / len(losses), "validation_loss": val,
                           "elapsed_sec": time.time() - start}), flush=True)
