@@ -3,12 +3,14 @@ import DAEPictures
 import Foundation
 
 /// Everything rank 0 tells the user and writes, and the one writer of the run directory:
-/// console lines, `config.json`, `metrics.jsonl`, the checkpoints, the pictures and
-/// `summary.json`. Other ranks have none.
+/// console lines, `config.json`, `metrics.jsonl` and its TensorBoard twin, the checkpoints,
+/// the pictures and `summary.json`. Other ranks have none.
 public final class RunReporter {
     public let outDir: String
     public let worldSize: Int
     public let metrics: MetricsLog
+    /// The step and validation scalars and the sample grids, for TensorBoard.
+    public let tensorBoard: TensorBoardLog
     /// This run's hold on `outDir` (see `RunDirectoryLock`), released by `finish`.
     public let lock: RunDirectoryLock
     private let start = Clock.seconds()
@@ -47,6 +49,7 @@ public final class RunReporter {
             .joined(separator: ",") + "}\n"
         try AtomicFile.write(Data(configJSON.utf8), to: (outDir as NSString).appendingPathComponent("config.json"))
         metrics = try MetricsLog(path: (outDir as NSString).appendingPathComponent("metrics.jsonl"))
+        tensorBoard = try TensorBoardLog(directory: outDir)
         try metrics.write(["event": "run", "time": ISO8601DateFormatter().string(from: Date()), "world_size": worldSize,
                        "config": config.fields, "versions": versions, "machine": machine])
     }
@@ -69,6 +72,9 @@ public final class RunReporter {
     public func step(_ log: Trainer.StepLog) throws {
         try metrics.write(["event": "step", "step": log.step, "epoch": log.epoch + 1, "train_loss": log.loss,
                        "images_per_sec": log.imagesPerSecond, "comm_ms_per_step": 1000 * log.communicationSeconds, "elapsed_sec": elapsed])
+        try tensorBoard.scalars([("train/loss", log.loss), ("train/images_per_sec", log.imagesPerSecond),
+                                 ("train/comm_ms_per_step", 1000 * log.communicationSeconds), ("train/comm_share", log.communicationShare)],
+                                step: log.step)
     }
 
     /// The progress bar while an epoch runs (only on a terminal).
@@ -105,14 +111,19 @@ public final class RunReporter {
                                         ("images_per_sec", imagesPerSecond), ("elapsed_sec", elapsed), ("world_size", worldSize)]
         if let knnAccuracy { fields.append(("knn_accuracy", knnAccuracy)) }
         try metrics.write(JSONObject(fields))
+        try tensorBoard.scalars([("epoch/train_loss", trainLoss), ("epoch/validation_loss", validationLoss)]
+                                + (knnAccuracy.map { [("epoch/knn_accuracy", $0)] } ?? []), step: step)
     }
 
-    /// `samples/epoch-NNN.png`: 10 test digits, original / noisy (0.3) / denoised.
-    public func samplePicture(epoch: Int, _ images: (original: [Float], noisy: [Float], output: [Float])) throws {
+    /// `samples/epoch-NNN.png`: 10 test digits, original / noisy (0.3) / denoised; also
+    /// TensorBoard's `samples` image at global step `step`.
+    public func samplePicture(epoch: Int, step: Int, _ images: (original: [Float], noisy: [Float], output: [Float])) throws {
         let count = images.original.count / Architecture.imagePixels
         guard count > 0 else { return }
         let path = (outDir as NSString).appendingPathComponent(String(format: "samples/epoch-%03d.png", epoch + 1))
-        try AtomicFile.write(Pictures.samples(original: images.original, noisy: images.noisy, denoised: images.output, count: count), to: path)
+        let png = Pictures.samples(original: images.original, noisy: images.noisy, denoised: images.output, count: count)
+        try AtomicFile.write(png, to: path)
+        try tensorBoard.image("samples", png: png, step: step)
     }
 
     /// `summary.json` (with the loss curve's points as `loss_history`) and `loss-curve.png`.

@@ -51,7 +51,7 @@ extension Trainer {
                                 knnAccuracy: config.probeEvery > 0 && (history.count + 1) % config.probeEvery == 0 ? probeAccuracy() : nil)
         history.append((epoch + 1, finished.trainLoss, validationLoss))
         if let test = testSet {
-            try reporter.samplePicture(epoch: epoch, Evaluation.reconstructions(model: model, digits: test, noise: noise, factor: 0.3, count: 10))
+            try reporter.samplePicture(epoch: epoch, step: globalStep, Evaluation.reconstructions(model: model, digits: test, noise: noise, factor: 0.3, count: 10))
         }
         if decision.contains(.improved) {
             bestEpoch = epoch + 1

@@ -102,3 +102,24 @@ final class OutputCollector: @unchecked Sendable {
     func append(_ more: Data) { lock.lock(); data.append(more); lock.unlock() }
     var text: String { lock.lock(); defer { lock.unlock() }; return String(decoding: data, as: UTF8.self) }
 }
+
+/// The Python of the interoperability tests: `DAE_TEST_PYTHON` (set by launch/test to the
+/// virtual environment launch/python-env makes, with torch, safetensors and tensorboard),
+/// else `python3` on the PATH.
+enum TestPython {
+    static var executable: String { ProcessInfo.processInfo.environment["DAE_TEST_PYTHON"] ?? "/usr/bin/python3" }
+
+    /// A script of the checkout's `bench/` folder.
+    static func script(_ name: String) -> String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("bench/\(name)").path
+    }
+
+    /// Skips the test, saying which, when `modules` do not import (outside launch/test).
+    static func require(_ modules: String) throws {
+        let probe = try Subprocess.run(executable, ["-c", "import \(modules)"])
+        guard probe.status == 0 else {
+            throw XCTSkip("\(executable) cannot import \(modules) (launch/test provides them through launch/python-env); skipping")
+        }
+    }
+}

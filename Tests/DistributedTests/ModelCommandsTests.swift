@@ -72,12 +72,8 @@ final class ModelCommandsTests: XCTestCase {
         XCTAssertTrue(refused.output.contains("28 x 28"), refused.output)
 
         // PyTorch loads best.safetensors into the reference model and gets the same test MSE.
-        let python = "/usr/bin/env"
-        let probe = try run(python, ["python3", "-c", "import torch, safetensors"])
-        guard probe.status == 0 else { throw XCTSkip("torch/safetensors not installed; skipping the PyTorch load check") }
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("bench/check_checkpoint.py").path
-        let checked = try run(python, ["python3", script, checkpoint, Self.mini])
+        try TestPython.require("torch, safetensors")
+        let checked = try run(TestPython.executable, [TestPython.script("check_checkpoint.py"), checkpoint, Self.mini])
         XCTAssertEqual(checked.status, 0, checked.output)
         let line = try XCTUnwrap(checked.output.split(separator: "\n").last)
         let torch = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])

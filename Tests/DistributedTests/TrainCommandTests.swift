@@ -72,6 +72,47 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(summary["best_validation_loss"] as? Double ?? 0, losses.min()!, accuracy: 1e-6)
     }
 
+    /// The run's TensorBoard event file, read back by TensorBoard's own reader
+    /// (bench/tensorboard_dump.py), holds the JSONL's values: every step line's loss, rate and
+    /// collective time, every validation's losses at its step, and each sample grid.
+    func testTensorBoardEventsHoldTheMetrics() throws {
+        try TestPython.require("tensorboard")
+        let out = temporaryDirectory()
+        let result = try runDirect(["train"] + small + ["--epochs", "2", "--out-dir", out])
+        XCTAssertEqual(result.status, 0, result.output)
+        let files = try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.hasPrefix("events.out.tfevents.") }
+        XCTAssertEqual(files.count, 1, "\(files)")
+        let dump = try Subprocess.run(TestPython.executable, [TestPython.script("tensorboard_dump.py"), out])
+        XCTAssertEqual(dump.status, 0, dump.output)
+        let board = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try XCTUnwrap(dump.output.split(separator: "\n").last).utf8)) as? [String: Any])
+        let scalars = try XCTUnwrap(board["scalars"] as? [String: [[Double]]])
+        func series(_ tag: String) -> [Int: Float] {
+            Dictionary((scalars[tag] ?? []).map { (Int($0[0]), Float($0[1])) }, uniquingKeysWith: { $1 })
+        }
+        let records = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+            .map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        let steps = records.filter { $0["event"] as? String == "step" }, validations = records.filter { $0["event"] as? String == "validation" }
+        XCTAssertFalse(steps.isEmpty)
+        XCTAssertEqual(series("train/loss").count, steps.count)
+        for line in steps {
+            let step = try XCTUnwrap(line["step"] as? Int)
+            for (tag, key) in [("train/loss", "train_loss"), ("train/images_per_sec", "images_per_sec"), ("train/comm_ms_per_step", "comm_ms_per_step")] {
+                XCTAssertEqual(series(tag)[step], Float(try XCTUnwrap(line[key] as? Double)), "\(tag) at step \(step)")
+            }
+        }
+        XCTAssertEqual(validations.count, 2)
+        for line in validations {
+            let step = try XCTUnwrap(line["step"] as? Int)
+            XCTAssertEqual(series("epoch/validation_loss")[step], Float(try XCTUnwrap(line["Validation loss"] as? Double)))
+            XCTAssertEqual(series("epoch/train_loss")[step], Float(try XCTUnwrap(line["Training loss"] as? Double)))
+        }
+        let images = try XCTUnwrap((board["images"] as? [String: [[Int]]])?["samples"])
+        XCTAssertEqual(images.map { $0[0] }, try validations.map { try XCTUnwrap($0["step"] as? Int) })
+        let png = [UInt8](try Data(contentsOf: URL(fileURLWithPath: out + "/samples/epoch-001.png")).prefix(24))
+        let (width, height) = (png[16..<20].reduce(0) { $0 << 8 | Int($1) }, png[20..<24].reduce(0) { $0 << 8 | Int($1) })
+        XCTAssertEqual(images.first.map { [$0[1], $0[2]] }, [width, height])
+    }
+
     /// Early stopping with patience 1 on 2 ranks: every rank leaves the loop, status 0.
     func testEarlyStoppingOnTwoRanksEndsCleanly() throws {
         let out = temporaryDirectory()
