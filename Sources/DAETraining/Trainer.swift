@@ -77,13 +77,13 @@ public final class Trainer {
     }
 
     public init(config: TrainingConfig, communicator: Communicator) throws {
-        self.config = config
         self.communicator = communicator
         ComputeThreads.set(config.threads)
         BLAS.precision = config.precision
         splits = try DataSplits(source: config.dataset, validationSize: config.validationSize, limitTrain: config.limitTrain,
                                 digits: config.digits)
         plan = try ShardPlan(trainCount: splits.trainCount, shards: config.shards, globalBatch: config.globalBatch, worldSize: communicator.size)
+        self.config = config.lengthened(stepsPerEpoch: plan.stepsPerEpoch)
         shards = try splits.loadShards(plan: plan, rank: communicator.rank, worldSize: communicator.size)
         localBatch = plan.localBatch(rank: communicator.rank, worldSize: communicator.size)
         let plan = self.plan

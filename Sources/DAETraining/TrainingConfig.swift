@@ -7,7 +7,10 @@ public struct TrainingConfig: Sendable {
     public var latentDim = 2
     public var globalBatch = 256
     public var shards = 24
-    public var epochs = 20
+    public var epochs = TrainingConfig.defaultEpochs
+    public static let defaultEpochs = 20
+    /// At least this many optimiser steps (0: no minimum): see `lengthened(stepsPerEpoch:)`.
+    public var minSteps = 0
     /// Stop after this many global steps (nil: run all epochs).
     public var maxSteps: Int?
     public var learningRate: Float = 1e-3
@@ -47,7 +50,7 @@ public struct TrainingConfig: Sendable {
         case .synthetic: (dataset, dataDir) = ("synthetic", nil)
         }
         return ["dataset": dataset, "data_dir": dataDir, "latent_dim": latentDim, "batch_size": globalBatch, "shards": shards,
-                "epochs": epochs, "max_steps": maxSteps, "lr": learningRate, "noise_factor": noiseFactor, "noise": noise.rawValue,
+                "epochs": epochs, "min_steps": minSteps, "max_steps": maxSteps, "lr": learningRate, "noise_factor": noiseFactor, "noise": noise.rawValue,
                 "val_size": validationSize, "limit_train": limitTrain, "digits": digits.map { $0.map { $0 as Any? } }, "seed": seed, "bn": batchNorm.rawValue, "precision": precision.rawValue, "overlap": overlap,
                 "threads": threads, "log_every": logEvery, "validation_interval": validationInterval,
                 "early_stop_patience": earlyStopPatience, "early_stop_delta": earlyStopDelta, "checkpoint_every": checkpointEvery, "probe_every": probeEvery,
@@ -55,4 +58,19 @@ public struct TrainingConfig: Sendable {
     }
 
     public init(dataset: DatasetSource) { self.dataset = dataset }
+
+    /// This configuration with `epochs` and `validationInterval` multiplied by the smallest
+    /// whole factor that makes at least `minSteps` optimiser steps; itself when it already
+    /// does. A small training set (one digit, `--limit-train`) then trains as long, in steps,
+    /// as a full one, validated as often per run, and early stopping ends it when the
+    /// validation loss stops falling. Full-size runs are unchanged.
+    public func lengthened(stepsPerEpoch: Int) -> TrainingConfig {
+        let steps = epochs * stepsPerEpoch
+        guard minSteps > steps, steps > 0 else { return self }
+        let factor = (minSteps + steps - 1) / steps
+        var config = self
+        config.epochs *= factor
+        config.validationInterval *= factor
+        return config
+    }
 }

@@ -7,8 +7,8 @@ import Foundation
 
 /// `dae-dist anomaly`: anomaly detection by reconstruction error. A model trained on the
 /// normal digits (`train --digits`) reconstructs them better than the others; each test image
-/// is scored by its noise-free mean squared error, and the scores are judged against the
-/// labels ("anomalous" = not a normal digit).
+/// is scored by how far its noise-free reconstruction is from it (`--score`), and the scores
+/// are judged against the labels ("anomalous" = not a normal digit).
 struct Anomaly: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Score test images by reconstruction error as anomalies: ROC AUC, average precision, a threshold; JSON, CSV, pictures.")
@@ -21,6 +21,8 @@ struct Anomaly: ParsableCommand {
     var valSize: Int?
     @Option(name: .customLong("output-dir"), help: "Where anomaly.json, scores.csv and the pictures go.")
     var outputDir = "anomaly"
+    @Option(help: "How an image is scored: correlation (1 - the correlation of the image and its reconstruction), ink (squared error over the image's squared ink) or mse (mean squared error).")
+    var score: AnomalyScore = .correlation
 
     /// The threshold flags images whose error is above this percentile of the normal validation images'.
     static let thresholdPercentile = 95.0
@@ -36,13 +38,13 @@ struct Anomaly: ParsableCommand {
             throw ValidationFailure(message: "\(model.checkpoint) was trained on all digits: say which are normal with --normal-digits (e.g. 0).")
         }
         let test = try data.load()
-        let scores = reconstructionErrors(autoencoder, test)
+        let scores = score.scores(model: autoencoder, digits: test)
         let anomalous = test.labels.map { !normal.contains(Int($0)) }
         let validation: Digits
         do { validation = try model.splits(of: data.data, valSize: valSize, digits: normal).loadValidation() } catch let error as DataError {
             throw ValidationFailure(error)
         }
-        let threshold = Detection.percentile(reconstructionErrors(autoencoder, validation), Self.thresholdPercentile)
+        let threshold = Detection.percentile(score.scores(model: autoencoder, digits: validation), Self.thresholdPercentile)
         let (precision, recall) = Detection.precisionRecall(scores: scores, anomalous: anomalous, threshold: threshold)
 
         var perDigit: [(String, Any?)] = []
@@ -55,7 +57,7 @@ struct Anomaly: ParsableCommand {
                                              "average_precision": Detection.averagePrecision(scores: s, anomalous: a)] as KeyValuePairs<String, Any?>))
         }
         let report: KeyValuePairs<String, Any?> = [
-            "checkpoint": model.checkpoint, "normal_digits": normal.map { $0 as Any? }, "images": test.count,
+            "checkpoint": model.checkpoint, "score": score.rawValue, "normal_digits": normal.map { $0 as Any? }, "images": test.count,
             "anomalous": anomalous.filter { $0 }.count,
             "roc_auc": Detection.rocAUC(scores: scores, anomalous: anomalous),
             "average_precision": Detection.averagePrecision(scores: scores, anomalous: anomalous),
@@ -64,11 +66,6 @@ struct Anomaly: ParsableCommand {
                           "precision": precision, "recall": recall] as KeyValuePairs<String, Any?>,
         ]
         try write(report: report, test: test, scores: scores, anomalous: anomalous, threshold: threshold, model: autoencoder)
-    }
-
-    /// Each image's mean squared error over its pixels, noise-free.
-    private func reconstructionErrors(_ model: Autoencoder, _ digits: Digits) -> [Double] {
-        Evaluation.meanSquaredError(model: model, digits: digits, noise: NoiseGenerator(seed: 0), factor: 0, noiseEpoch: NoiseGenerator.testEpoch).perImage
     }
 
     private func write(report: KeyValuePairs<String, Any?>, test: Digits, scores: [Double], anomalous: [Bool], threshold: Double,
@@ -83,7 +80,7 @@ struct Anomaly: ParsableCommand {
         try AtomicFile.write(Data(csv.utf8), to: path("scores.csv"))
         let normalScores = scores.indices.filter { !anomalous[$0] }.map { scores[$0] }
         let anomalousScores = scores.indices.filter { anomalous[$0] }.map { scores[$0] }
-        try AtomicFile.write(Pictures.histogram(normalScores, anomalousScores, labels: ("NORMAL", "ANOMALOUS"), xLabel: "RECONSTRUCTION ERROR (MSE)",
+        try AtomicFile.write(Pictures.histogram(normalScores, anomalousScores, labels: ("NORMAL", "ANOMALOUS"), xLabel: "ANOMALY SCORE (\(score.rawValue.uppercased()))",
                                                 marker: threshold), to: path("anomaly-histogram.png"))
         let top = Array(scores.indices.sorted { scores[$0] > scores[$1] }.prefix(20))
         let images = Evaluation.reconstructions(model: model, digits: test.subset(top), noise: NoiseGenerator(seed: 0), factor: 0, count: top.count)

@@ -52,12 +52,22 @@ struct Train: ParsableCommand {
             if rank == 0, let resumePath, !FileManager.default.isReadableFile(atPath: resumePath) {
                 throw TrainingError.badCheckpoint(path: resumePath, reason: "no such file (rank 0 could not read it)")
             }
-            let config = training.config(dataset: try resolveDataset(communicator), threads: threads, outDir: outDir)
-            let trainer = try Trainer(config: config, communicator: communicator)
+            let trainer = try Trainer(config: training.config(dataset: try resolveDataset(communicator), threads: threads, outDir: outDir),
+                                      communicator: communicator)
+            let config = trainer.config  // as lengthened for a small training set (--min-steps)
             if rank == 0 {
                 print("dae-dist: \(communicator.size) rank(s), \(trainer.splits.trainCount) training images in \(config.shards) shards, "
                       + "global batch \(config.globalBatch) (\(trainer.localBatch) on rank 0), \(trainer.plan.stepsPerEpoch) steps per epoch, "
                       + "\(threads) compute thread(s) per rank")
+                let steps = config.epochs * trainer.plan.stepsPerEpoch
+                let requested = training.epochs ?? TrainingConfig.defaultEpochs
+                if config.epochs != requested {
+                    print("dae-dist: \(config.epochs) epochs (\(steps) steps), validating every \(config.validationInterval): "
+                          + "\(requested) epochs of this training set would be \(requested * trainer.plan.stepsPerEpoch) optimiser steps, fewer than "
+                          + "--min-steps \(config.minSteps); early stopping ends it sooner (--epochs N trains exactly N)")
+                } else {
+                    print("dae-dist: \(config.epochs) epochs, \(steps) steps")
+                }
                 print("dae-dist: \(CPU.description); GEMM: \(BLAS.library.description), \(BLAS.library.choiceDescription); "
                       + "precision \(config.precision.rawValue) (products: \(config.precision.kernel)); C kernels: \(KernelBuild.name)")
                 if let warning = BLAS.library.narrowerThanCPUWarning { FileHandle.standardError.write(Data(("dae-dist: " + warning + "\n").utf8)) }

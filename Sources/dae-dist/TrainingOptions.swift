@@ -6,8 +6,10 @@ import DAETraining
 /// The flags that make a `TrainingConfig`, each declared here once. Their names, with `-` as
 /// `_`, are the keys of `config.json` (`TrainingConfig.fields`), which `--config` reads back.
 struct TrainingOptions: ParsableArguments {
-    @Option(help: "Epochs to train.")
-    var epochs = 20
+    @Option(help: "Epochs to train (default 20, lengthened for small training sets: see --min-steps).")
+    var epochs: Int?
+    @Option(name: .customLong("min-steps"), help: "Without --epochs: when 20 epochs are fewer optimiser steps than this (a small training set, such as one digit), train and validate in longer units of whole epochs until this many steps; early stopping still ends the run (0: off).")
+    var minSteps = 1500
     @Option(name: .customLong("batch-size"), help: "Global batch size, summed over all ranks.")
     var batchSize = 256
     @Option(help: "Adam learning rate.")
@@ -57,7 +59,9 @@ struct TrainingOptions: ParsableArguments {
 
     func validate() throws {
         func positive(_ value: Int, _ flag: String) throws { if value < 1 { throw ValidationError("\(flag) must be at least 1 (got \(value)).") } }
-        try positive(epochs, "--epochs"); try positive(batchSize, "--batch-size"); try positive(latentDim, "--latent-dim")
+        if let epochs { try positive(epochs, "--epochs") }
+        guard minSteps >= 0 else { throw ValidationError("--min-steps must be 0 or more (got \(minSteps)).") }
+        try positive(batchSize, "--batch-size"); try positive(latentDim, "--latent-dim")
         try positive(valSize, "--val-size"); try positive(shards, "--shards")
         if let threads { try positive(threads, "--threads") }
         // The checkpoint reader's bound too: a code this wide is no longer a bottleneck.
@@ -87,7 +91,8 @@ struct TrainingOptions: ParsableArguments {
         config.latentDim = latentDim
         config.globalBatch = batchSize
         config.shards = shards
-        config.epochs = epochs
+        config.epochs = epochs ?? TrainingConfig.defaultEpochs
+        config.minSteps = epochs == nil ? minSteps : 0
         config.maxSteps = maxSteps
         config.learningRate = lr
         config.noiseFactor = noDenoising ? 0 : noiseFactor
@@ -115,6 +120,7 @@ struct TrainingOptions: ParsableArguments {
 extension BatchNormStatistics: ExpressibleByArgument {}
 extension Corruption: ExpressibleByArgument {}
 extension Precision: ExpressibleByArgument {}
+extension AnomalyScore: ExpressibleByArgument {}
 
 /// `--digits 0,1,2`: a list of digit labels (see `DigitList`).
 struct DigitsArgument: ExpressibleByArgument {
