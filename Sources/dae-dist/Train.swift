@@ -59,7 +59,7 @@ struct Train: ParsableCommand {
                 print("dae-dist: \(communicator.size) rank(s), \(trainer.splits.trainCount) training images in \(config.shards) shards, "
                       + "global batch \(config.globalBatch) (\(trainer.localBatch) on rank 0), \(trainer.plan.stepsPerEpoch) steps per epoch, "
                       + "\(threads) compute thread(s) per rank")
-                let steps = config.epochs * trainer.plan.stepsPerEpoch
+                let steps = min(config.epochs * trainer.plan.stepsPerEpoch, config.maxSteps ?? .max)
                 let requested = training.epochs ?? TrainingConfig.defaultEpochs
                 if config.epochs != requested {
                     print("dae-dist: \(config.epochs) epochs (\(steps) steps), validating every \(config.validationInterval): "
