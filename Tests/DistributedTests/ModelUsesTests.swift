@@ -15,6 +15,7 @@ final class ModelUsesTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.output)
         let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/anomaly.json"))) as? [String: Any])
         XCTAssertEqual(report["normal_digits"] as? [Int], [0, 1, 2, 3, 4, 5, 6, 8, 9], "read from the checkpoint")
+        XCTAssertEqual(report["score"] as? String, "correlation", "the default score, and the report says which")
         let images = try XCTUnwrap(report["images"] as? Int), anomalous = try XCTUnwrap(report["anomalous"] as? Int)
         XCTAssertEqual(images, 233)  // the synthetic test file: a sixth of 1400
         XCTAssertGreaterThan(anomalous, 0)
@@ -35,6 +36,15 @@ final class ModelUsesTests: XCTestCase {
         XCTAssertEqual(histogram.width, 720)
         let top = try PNGDecoder.decode(Data(contentsOf: URL(fileURLWithPath: out + "/top-anomalies.png")))
         XCTAssertGreaterThan(top.width, top.height, "20 images, input over reconstruction")
+
+        // --score mse: the plain error, another ranking of the same images, said in the report.
+        let mseOut = temporaryDirectory()
+        let mse = try runDirect(["anomaly", "--checkpoint", checkpoint, "--dataset", "synthetic", "--synthetic-size", "1400",
+                                 "--score", "mse", "--output-dir", mseOut])
+        XCTAssertEqual(mse.status, 0, mse.output)
+        let mseReport = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: mseOut + "/anomaly.json"))) as? [String: Any])
+        XCTAssertEqual(mseReport["score"] as? String, "mse")
+        XCTAssertNotEqual(try String(contentsOfFile: mseOut + "/scores.csv", encoding: .utf8), csv.joined(separator: "\n") + "\n")
 
         let everything = temporaryDirectory()
         XCTAssertEqual(try runDirect(["train"] + TrainRuns.small + ["--max-steps", "2", "--out-dir", everything]).status, 0)
