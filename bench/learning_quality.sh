@@ -78,9 +78,21 @@ def permutation_p(o, t):
         extreme += abs(statistics.mean(a) - statistics.mean(b)) >= observed - 1e-12
     return extreme / len(splits), len(splits)
 
+def sign_flip_p(o, t):
+    """Two-sided paired test: the mean of the per-seed differences against every way of
+    flipping their signs (2^n), for columns that share each seed's initial weights."""
+    differences = [a - b for a, b in zip(o, t)]
+    observed, extreme, flips = abs(statistics.mean(differences)), 0, list(itertools.product((1, -1), repeat=len(differences)))
+    for signs in flips:
+        extreme += abs(statistics.mean([s * d for s, d in zip(signs, differences)])) >= observed - 1e-12
+    return extreme / len(flips), len(flips)
+
 for other in range(1, len(columns)):
     p, count = permutation_p(columns[0], columns[other])
     ratio = statistics.mean(columns[0]) / statistics.mean(columns[other])
     print("%-7s %s / %s: ratio of means %.3f, permutation test p = %.4f (%d splits)" % (latent, names[0], names[other], ratio, p, count))
+    if names[other].startswith("dae-dist") and len(rows) <= 16:  # the same seed, the same initial weights
+        p, count = sign_flip_p(columns[0], columns[other])
+        print("%-7s %s - %s per seed: paired sign-flip test p = %.4f (%d flips)" % (latent, names[0], names[other], p, count))
 EOF
 done
