@@ -193,8 +193,17 @@ static void gemm(int ta, int tb, long m, long n, long k, float alpha, const floa
 
 #pragma clang attribute pop
 
+/* CPUID once (every call of it leaves a VM for the hypervisor): dae_bf16_gemm checks on
+ * every product. -1 until first asked; threads that ask at once compute the same answer. */
+static int cpu_has_bf16 = -1;
+
 int dae_bf16_gemm_available(void) {
-    return dae_cpu_has_avx512_bf16() && dae_kernels_build() >= DAE_ISA_AVX512;
+    int has = __atomic_load_n(&cpu_has_bf16, __ATOMIC_RELAXED);
+    if (has < 0) {
+        has = dae_cpu_has_avx512_bf16();
+        __atomic_store_n(&cpu_has_bf16, has, __ATOMIC_RELAXED);
+    }
+    return has && dae_kernels_build() >= DAE_ISA_AVX512;
 }
 
 const char *dae_bf16_gemm_kernel(void) { return "AVX512-BF16 8x48"; }

@@ -1,5 +1,4 @@
 import CKernels
-import Dispatch
 
 /// What the convolution and Linear products read: float32 operands (OpenBLAS's sgemm), or
 /// operands rounded to bfloat16 with float32 sums (`dae_bf16_gemm`, AVX-512 BF16). Either
@@ -51,9 +50,9 @@ extension Precision {
             BLAS.precision = precision
             var best = Double.infinity
             for _ in 0..<5 {
-                let start = DispatchTime.now().uptimeNanoseconds
+                let start = Clock.seconds()
                 for _ in 0..<4 { BLAS.gemm(transposeA: false, transposeB: false, m: m, n: n, k: k, a: a.pointer, lda: k, b: b.pointer, ldb: n, c: c.pointer, ldc: n) }
-                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start))
+                best = min(best, Clock.seconds() - start)
             }
             return best
         }
