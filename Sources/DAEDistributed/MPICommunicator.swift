@@ -28,16 +28,9 @@ public final class MPICommunicator: Communicator {
     /// Bytes a broadcast sends per MPI call: MPI counts are 32-bit, and a training state to
     /// resume from may be larger than 2 GiB. (The self-test makes it small to exercise it.)
     public var broadcastPiece = 1 << 30
-    /// How many ranks share this rank's node, this rank's place among them (0 is the node's
-    /// first rank), and the node's processors.
-    public let ranksOnNode: Int
-    public let rankOnNode: Int
-    private let processorsOnNode: Int
+    public let node: NodePlacement
     /// What each in-flight request is, for the watchdog's message.
     private var operations = [StaticString](repeating: "", count: 256)
-
-    /// Whether this process was started by an MPI launcher (mpirun, srun).
-    public static var launchedByMPI: Bool { dae_mpi_launched() != 0 }
 
     /// Initialises MPI (once per process).
     public init(timeout: Double) throws {
@@ -46,15 +39,20 @@ public final class MPICommunicator: Communicator {
         guard status == 0 else { throw MPIError(rank: -1, operation: "MPI_Init", message: MPICommunicator.errorText(status)) }
         self.rank = Int(rank)
         self.size = Int(size)
-        self.ranksOnNode = Int(nodeSize)
-        self.rankOnNode = Int(nodeRank)
-        self.processorsOnNode = ComputeThreads.processorsOnline
+        self.node = NodePlacement(ranks: Int(nodeSize), index: Int(nodeRank), processors: ComputeThreads.processorsOnline)
         self.timeout = timeout
     }
 
     /// Ends MPI cleanly; call once, after the last collective, on every rank.
-    public func finalize() {
+    public func finish() {
         if dae_mpi_initialized() != 0 { _ = dae_mpi_finalize() }
+    }
+
+    public func withDeadline<T>(atLeast seconds: Double, _ body: () throws -> T) rethrows -> T {
+        let saved = timeout
+        timeout = max(saved, seconds)
+        defer { timeout = saved }
+        return try body()
     }
 
     static func errorText(_ code: Int32) -> String {
@@ -101,7 +99,7 @@ public final class MPICommunicator: Communicator {
     /// on one machine) still let each other run. Long waits (rank 0 validating) sleep after
     /// the budget either way.
     public var spinSeconds: Double {
-        ranksOnNode * Parallel.threads <= processorsOnNode ? 0.02 : 0
+        node.threadsFitProcessors ? 0.02 : 0
     }
 
     public func wait(_ request: ReductionRequest) throws {
@@ -137,39 +135,5 @@ public final class MPICommunicator: Communicator {
         fflush(nil)
         dae_mpi_abort(code)
         exit(code)
-    }
-}
-
-/// The communicator for this process: MPI when started by an MPI launcher, otherwise one
-/// rank with no MPI calls at all (plain `dae-dist` on a laptop).
-public enum Communicators {
-    public static func make(timeout: Double) throws -> Communicator {
-        MPICommunicator.launchedByMPI ? try MPICommunicator(timeout: timeout) : SingleProcessCommunicator()
-    }
-
-    /// How many ranks share this process's node: 1 without MPI.
-    public static func ranksOnNode(_ communicator: Communicator) -> Int {
-        (communicator as? MPICommunicator)?.ranksOnNode ?? 1
-    }
-
-    /// Whether this process is its node's first rank (the one that fetches the node's data):
-    /// always without MPI.
-    public static func firstOnNode(_ communicator: Communicator) -> Bool {
-        ((communicator as? MPICommunicator)?.rankOnNode ?? 0) == 0
-    }
-
-    /// Runs `body` with the collectives' watchdog at `seconds` at least: for a wait that is
-    /// known to be long (the node's first rank downloading the data).
-    public static func waiting<T>(_ communicator: Communicator, atMost seconds: Double, _ body: () throws -> T) rethrows -> T {
-        guard let mpi = communicator as? MPICommunicator else { return try body() }
-        let saved = mpi.timeout
-        mpi.timeout = max(saved, seconds)
-        defer { mpi.timeout = saved }
-        return try body()
-    }
-
-    /// Ends MPI cleanly when it is in use.
-    public static func finish(_ communicator: Communicator) {
-        (communicator as? MPICommunicator)?.finalize()
     }
 }

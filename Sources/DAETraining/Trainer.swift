@@ -91,9 +91,9 @@ public final class Trainer {
         timedCommunicator = TimedCommunicator(communicator)
         // Room for one evaluation run at least, so validation batches the same at any world size.
         model = Autoencoder(latentDim: config.latentDim, maxBatch: max(localBatch, Autoencoder.evaluationRun), batchNormStatistics: config.batchNorm,
-                            communicator: timedCommunicator, seed: config.seed)
+                            seed: config.seed)
         step = TrainingStep(model: model, optimizer: Adam(parameterCount: model.parameters.count, learningRate: config.learningRate),
-                            overlap: config.overlap)
+                            communicator: timedCommunicator, overlap: config.overlap)
         noise = NoiseGenerator(seed: config.seed, corruption: config.noise)
         validationShare = Trainer.share(of: splits.validationCount, rank: communicator.rank, worldSize: communicator.size)
         validationSet = try splits.loadValidation(part: validationShare)
@@ -197,7 +197,7 @@ public final class Trainer {
         BatchAssembler.assemble(count: n, digits: shards.digits, row: { shards.row(of: indices[$0]) }, sampleIndex: { indices[$0] },
                                 noise: noise, epoch: epoch, factor: config.noiseFactor, clean: clean.pointer, noisy: model.input.pointer)
         timedCommunicator.reset()
-        let loss = try step.run(target: clean.pointer, batch: n, globalBatch: plan.globalBatch, slices: slices)
+        let loss = try step.run(target: clean.pointer, batch: n, globalBatch: plan.globalBatch, slices: slices, stopRequest: StopSignal.requested)
         logMeter.communicationSeconds += timedCommunicator.seconds
         guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: globalStep, epoch: epoch, loss: loss) }
         position.stepInEpoch += 1
@@ -252,12 +252,12 @@ public final class Trainer {
     /// With `--bn local`, each rank's running statistics are its own: before they are saved or
     /// validated with, all ranks average them (a collective; nothing to do in sync mode).
     func averageLocalRunningStatistics() throws {
-        if config.batchNorm == .local { try RankConsistency.averageRunningStatistics(model) }
+        if config.batchNorm == .local { try RankConsistency.averageRunningStatistics(model, communicator: communicator) }
     }
 
     /// Aborts (by throwing, on every rank) when any rank's parameters differ from rank 0's.
     public func checkRanksAgree() throws {
-        guard try RankConsistency.ranksAgree(model, scratch: scratch) else {
+        guard try RankConsistency.ranksAgree(model, communicator: communicator, scratch: scratch) else {
             throw TrainingError.ranksDiverged(step: globalStep)
         }
     }

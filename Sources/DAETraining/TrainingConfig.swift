@@ -1,7 +1,8 @@
 import DAECore
 import DAEData
 
-/// Everything a run is configured by (the `dae-dist train` flags, resolved).
+/// Everything a run is configured by (the `dae-dist train` flags, resolved). The initial values
+/// are the defaults; each setting's flag, help and role are in `RunSetting`'s table.
 public struct TrainingConfig: Sendable {
     public var dataset: DatasetSource
     public var latentDim = 2
@@ -10,7 +11,7 @@ public struct TrainingConfig: Sendable {
     public var epochs = TrainingConfig.defaultEpochs
     public static let defaultEpochs = 20
     /// At least this many optimiser steps (0: no minimum): see `lengthened(stepsPerEpoch:)`.
-    public var minSteps = 0
+    public var minSteps = 1500
     /// Stop after this many global steps (nil: run all epochs).
     public var maxSteps: Int?
     public var learningRate: Float = 1e-3
@@ -42,22 +43,10 @@ public struct TrainingConfig: Sendable {
     /// Where rank 0 writes its files (nil: nowhere).
     public var outDir: String?
 
-    /// The configuration as JSON-ready pairs, for config.json and the metrics header.
-    public var fields: KeyValuePairs<String, Any?> {
-        let dataset: String, dataDir: String?
-        switch self.dataset {
-        case .mnist(let dir): (dataset, dataDir) = ("mnist", dir)
-        case .synthetic: (dataset, dataDir) = ("synthetic", nil)
-        }
-        return ["dataset": dataset, "data_dir": dataDir, "latent_dim": latentDim, "batch_size": globalBatch, "shards": shards,
-                "epochs": epochs, "min_steps": minSteps, "max_steps": maxSteps, "lr": learningRate, "noise_factor": noiseFactor, "noise": noise.rawValue,
-                "val_size": validationSize, "limit_train": limitTrain, "digits": digits.map { $0.map { $0 as Any? } }, "seed": seed, "bn": batchNorm.rawValue, "precision": precision.rawValue, "overlap": overlap,
-                "threads": threads, "log_every": logEvery, "validation_interval": validationInterval,
-                "early_stop_patience": earlyStopPatience, "early_stop_delta": earlyStopDelta, "checkpoint_every": checkpointEvery, "probe_every": probeEvery,
-                "out_dir": outDir]
-    }
-
     public init(dataset: DatasetSource) { self.dataset = dataset }
+
+    /// Every setting at its default (the values above), on MNIST in its default folder.
+    public static let defaults = TrainingConfig(dataset: .mnist(dataDir: "./data/mnist"))
 
     /// This configuration with `epochs` and `validationInterval` multiplied by the smallest
     /// whole factor that makes at least `minSteps` optimiser steps; itself when it already

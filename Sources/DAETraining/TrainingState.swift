@@ -36,19 +36,8 @@ public enum TrainingState {
         return SafeTensors.encode(tensors, metadata: metadata)
     }
 
-    /// The settings that shape a run's trajectory, as `config.json` names them, and the flags
-    /// that set them: a resume that changes one no longer continues the saved run.
-    static let trajectorySettings: KeyValuePairs<String, String> = [
-        "seed": "--seed", "lr": "--lr", "noise_factor": "--noise-factor", "dataset": "--dataset", "batch_size": "--batch-size",
-        "shards": "--shards", "val_size": "--val-size", "limit_train": "--limit-train", "bn": "--bn",
-        "digits": "--digits", "noise": "--noise", "precision": "--precision",
-    ]
-
-    /// What a setting was before it was recorded: states saved without `noise` used Gaussian
-    /// noise, and without `precision` fp32 products.
-    static let recordedLater: [String: String] = ["noise": Corruption.gaussian.rawValue, "precision": Precision.fp32.rawValue]
-
-    /// Each trajectory setting whose value in `file`'s saved config differs from `config`'s, as
+    /// Each setting that shapes the trajectory (`RunSetting.shapesTrajectory`) whose value in
+    /// `file`'s saved config differs from `config`'s, compared as the setting's type, as
     /// "--seed 0 (this run: 3)"; none for a file that saved no config.
     public static func trajectoryChanges(_ file: SafeTensors, config: TrainingConfig) -> [String] {
         func parse(_ json: String) -> [String: Any] {
@@ -56,10 +45,15 @@ public enum TrainingState {
         }
         guard let saved = file.metadata["config"].map(parse), !saved.isEmpty else { return [] }
         let current = parse(JSON.encode(config.fields))
-        func text(_ value: Any?) -> String { value == nil || value is NSNull ? "none" : "\(value!)" }
-        return trajectorySettings.compactMap { key, flag in
-            let (before, now) = (text(saved[key] ?? recordedLater[key]), text(current[key]))
-            return before == now ? nil : "\(flag) \(before) (this run: \(now))"
+        func text(_ value: Any?) -> String {
+            switch value {
+            case nil, is NSNull: return "none"
+            case let list as [Any]: return list.map { "\($0)" }.joined(separator: ",")
+            case let value?: return "\(value)"
+            }
+        }
+        return RunSetting.all.filter(\.shapesTrajectory).compactMap { setting in
+            setting.matches(saved[setting.key], config) ? nil : "\(setting.flag) \(text(saved[setting.key])) (this run: \(text(current[setting.key])))"
         }
     }
 

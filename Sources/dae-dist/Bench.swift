@@ -22,14 +22,9 @@ struct Bench: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Compute thread counts per rank to time (they share out the shard slices; BLAS stays at one). Default: 1 and train's default, the rank's share of the processors.")
     var threads: [Int] = []
 
-    @Option(name: .customLong("latent-dim"), help: "Latent size.")
-    var latentDim: Int = 2
-
-    @Option(help: "What the convolution and Linear products read: fp32, or bf16 operands with fp32 sums (CPUs with AVX-512 BF16).")
-    var precision: Precision = .fp32
-
-    @Option(help: "BatchNorm statistics across ranks: sync (global batch, the default for training) or local.")
-    var bn: BatchNormStatistics = .sync
+    @OptionGroup var latent: LatentOptions
+    @Option(name: .setting(RunSetting.precision), help: .setting(RunSetting.precision)) var precision = TrainingConfig.defaults.precision
+    @Option(name: .setting(RunSetting.bn), help: .setting(RunSetting.bn)) var bn = TrainingConfig.defaults.batchNorm
 
     @Option(help: "Untimed steps before measuring.")
     var warmup: Int = 3
@@ -52,15 +47,12 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print one JSON object per line instead of a table.")
     var json = false
 
-    @Option(name: .customLong("collective-timeout"), help: "Seconds a collective may wait before the job is aborted.")
-    var collectiveTimeout: Double = 300
+    @OptionGroup var collective: CollectiveOptions
 
     func validate() throws {
         guard batchSizes.allSatisfy({ $0 > 1 }) else { throw ValidationError("--batch-sizes must all be at least 2 (BatchNorm needs two values per channel).") }
         guard threads.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--threads must all be at least 1.") }
-        guard latentDim >= 1 else { throw ValidationError("--latent-dim must be at least 1.") }
         guard repeats >= 1, steps >= 1, warmup >= 0 else { throw ValidationError("--repeats and --steps must be at least 1, --warmup at least 0.") }
-        guard collectiveTimeout > 0 else { throw ValidationError("--collective-timeout must be positive.") }
         if let reason = precision.unavailableReason { throw ValidationError(reason + ".") }
     }
 
@@ -82,8 +74,8 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         BLAS.precision = precision
-        let communicator = TimedCommunicator(try Communicators.make(timeout: collectiveTimeout))
-        defer { Communicators.finish(communicator.inner) }
+        let communicator = TimedCommunicator(try Communicators.make(timeout: collective.collectiveTimeout))
+        defer { communicator.finish() }
         let printer = communicator.rank == 0
         let gemm = BLAS.library
         if printer {
@@ -98,7 +90,7 @@ struct Bench: ParsableCommand {
             print("dae-dist training step, \(communicator.size) rank(s), --bn \(bn.rawValue), --precision \(precision.rawValue) (products: \(precision.kernel)), \(KernelBuild.name) kernels (images/s, median of \(repeats) x \(steps) steps)")
             print("  batch  threads   images/s   ms/step   GFLOP/s   peak RSS MB   comm ms/step   blocking   comm %   CPUs busy")
         }
-        for threadCount in threadCounts(ranksOnNode: Communicators.ranksOnNode(communicator.inner)) {
+        for threadCount in threadCounts(ranksOnNode: communicator.node.ranks) {
             ComputeThreads.set(threadCount)
             if let warning = ComputeThreads.affinityWarning(threads: threadCount, rank: communicator.rank) {
                 FileHandle.standardError.write(Data((warning + "\n").utf8))
@@ -176,7 +168,7 @@ struct Bench: ParsableCommand {
                 print(String(format: "cblas_sgemm 1024 x 1024 x 1024, %d thread(s): %.1f GFLOP/s", threadCount, square))
             }
             for batch in batchSizes {
-                let setup = try StepSetup(batch: batch, latentDim: latentDim, batchNorm: bn, communicator: SingleProcessCommunicator())
+                let setup = try StepSetup(batch: batch, latentDim: latent.latentDim, batchNorm: bn, communicator: SingleProcessCommunicator())
                 let shapes = try Roofline.stepProducts(of: setup.step, target: setup.clean.pointer, batch: setup.batch, slices: setup.slices)
                 // sgemm always (the roofline), and the run's own products when they are bf16.
                 for timed in precision == .fp32 ? [Precision.fp32] : [.fp32, precision] {
@@ -220,7 +212,7 @@ struct Bench: ParsableCommand {
     }
 
     private func measure(batch: Int, threads: Int, communicator: TimedCommunicator) throws -> StepResult {
-        let setup = try StepSetup(batch: batch, latentDim: latentDim, batchNorm: bn, communicator: communicator)
+        let setup = try StepSetup(batch: batch, latentDim: latent.latentDim, batchNorm: bn, communicator: communicator)
         func step() throws { try setup.step.run(target: setup.clean.pointer, batch: setup.batch, globalBatch: batch, slices: setup.slices) }
         for _ in 0..<warmup { try step() }
         var rates: [Double] = [], communication: [Double] = [], blocking: [Double] = [], busy: [Double] = []
@@ -251,7 +243,7 @@ struct Bench: ParsableCommand {
         result.communicationShare = field(1).reduce(0, +) / Double(communicator.size)
         result.peakResidentMB = field(2).max()!
         result.cpusBusy = field(3).reduce(0, +) / Double(communicator.size)
-        result.gflops = result.imagesPerSecond * Double(Architecture.standard(latentDim: latentDim).trainingFLOPsPerImage) / 1e9
+        result.gflops = result.imagesPerSecond * Double(Architecture.standard(latentDim: latent.latentDim).trainingFLOPsPerImage) / 1e9
         // A share of the step's wall time, in milliseconds per step at the slowest rank's rate.
         let rate = result.imagesPerSecond
         func millisecondsPerStep(_ share: Double) -> Double { share * 1000 * Double(batch) / rate }
@@ -278,8 +270,8 @@ struct StepSetup {
     init(batch globalBatch: Int, latentDim: Int, batchNorm: BatchNormStatistics, communicator: Communicator) throws {
         slices = try Self.slices(batch: globalBatch, communicator: communicator)
         batch = slices.reduce(0, +)
-        let model = Autoencoder(latentDim: latentDim, maxBatch: batch, batchNormStatistics: batchNorm, communicator: communicator, seed: 0)
-        step = TrainingStep(model: model, optimizer: Adam(parameterCount: model.parameters.count))
+        let model = Autoencoder(latentDim: latentDim, maxBatch: batch, batchNormStatistics: batchNorm, seed: 0)
+        step = TrainingStep(model: model, optimizer: Adam(parameterCount: model.parameters.count), communicator: communicator)
         var rng = SplitMix64(seed: 1 + UInt64(communicator.rank))
         clean = FloatBuffer(count: batch * Architecture.imagePixels)
         for i in 0..<clean.count {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DAEData
+import DAETraining
 import Foundation
 
 /// Where the digits come from: the data flags `train`, `evaluate` and `encode` share.
@@ -9,9 +10,9 @@ struct DataOptions: ParsableArguments {
     /// `--data-dir`'s default: `DAE_DATA_DIR`, else `./data/mnist`.
     static let defaultDataDir = ProcessInfo.processInfo.environment["DAE_DATA_DIR"] ?? "./data/mnist"
 
-    @Option(name: .customLong("data-dir"), help: "Folder with the MNIST files (env DAE_DATA_DIR).")
+    @Option(name: .setting(RunSetting.dataDir), help: .setting(RunSetting.dataDir))
     var dataDir: String = DataOptions.defaultDataDir
-    @Option(help: "mnist, or synthetic (procedurally drawn digits, no files needed).")
+    @Option(name: .setting(RunSetting.dataset), help: .setting(RunSetting.dataset))
     var dataset: Dataset = .mnist
     @Option(name: .customLong("synthetic-size"), help: "Images in the synthetic train file (--dataset synthetic); the test file has a sixth as many.")
     var syntheticSize = 12_000

@@ -185,18 +185,14 @@ struct Denoise: ParsableCommand {
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Write the initial model of --seed (as train starts it) as a state_dict checkpoint.")
 
-    @Option(name: .customLong("latent-dim"), help: "Size of the latent code.")
-    var latentDim = 2
+    @OptionGroup var latent: LatentOptions
     @Option(help: "Seed of the initialisation (as dae-dist train --seed).")
     var seed: UInt64 = 0
     @Option(help: "The safetensors file to write.")
     var output: String
 
-    func validate() throws {
-        guard latentDim >= 1 else { throw ValidationError("--latent-dim must be at least 1.") }
-    }
-
     func run() throws {
+        let latentDim = latent.latentDim
         let model = Autoencoder(latentDim: latentDim, maxBatch: 1, seed: seed)
         try ModelCheckpoint.save(model, to: output, metadata: ["seed": String(seed), "latent_dim": String(latentDim)])
         print("wrote the initial model of seed \(seed) to \(output)")

@@ -15,14 +15,13 @@ struct SelfTest: ParsableCommand {
 
     /// Every collective of the `Communicator` on sizes that do not divide evenly, checked on every rank.
     struct Collectives: ParsableCommand {
-        @Option(name: .customLong("collective-timeout")) var timeout: Double = 60
+        @OptionGroup var collective: CollectiveOptions
         /// Bytes per broadcast piece (see `MPICommunicator.broadcastPiece`): small, so that the
         /// broadcasts below go in several pieces.
         @Option(name: .customLong("broadcast-piece")) var broadcastPiece: Int?
 
         func run() throws {
-            let communicator = try Communicators.make(timeout: timeout)
-            if let broadcastPiece, let mpi = communicator as? MPICommunicator { mpi.broadcastPiece = max(1, broadcastPiece) }
+            let communicator = try Communicators.make(timeout: collective.collectiveTimeout, broadcastPiece: broadcastPiece)
             let (rank, size) = (communicator.rank, communicator.size)
             let rankSum = Float(size * (size + 1) / 2)
             var failures: [String] = []
@@ -58,11 +57,11 @@ struct SelfTest: ParsableCommand {
                 Foundation.exit(1)
             }
             print("collectives ok on rank \(rank) of \(size)")
-            if let mpi = communicator as? MPICommunicator {
-                let policy = mpi.spinSeconds > 0 ? "spin" : "sleep"
-                print("rank \(rank): \(mpi.ranksOnNode) ranks on this node, waits \(policy)")
+            if Communicators.launchedByMPI {
+                let policy = communicator.node.threadsFitProcessors ? "spin" : "sleep"
+                print("rank \(rank): \(communicator.node.ranks) ranks on this node, waits \(policy)")
             }
-            Communicators.finish(communicator)
+            communicator.finish()
         }
     }
 
@@ -73,12 +72,12 @@ struct SelfTest: ParsableCommand {
         enum How: String, ExpressibleByArgument { case `throw`, exit, hang }
         @Option(name: .customLong("failing-rank")) var failingRank = 1
         @Option var how: How = .throw
-        @Option(name: .customLong("collective-timeout")) var timeout: Double = 60
+        @OptionGroup var collective: CollectiveOptions
 
         struct Injected: Error, CustomStringConvertible { let rank: Int; var description: String { "rank \(rank): injected failure" } }
 
         func run() throws {
-            let communicator = try Communicators.make(timeout: timeout)
+            let communicator = try Communicators.make(timeout: collective.collectiveTimeout)
             do {
                 let buffer = FloatBuffer(count: 1000)
                 for step in 0..<1000 {
@@ -93,7 +92,7 @@ struct SelfTest: ParsableCommand {
                 FileHandle.standardError.write(Data("dae-dist: \(error)\n".utf8))
                 communicator.abort(code: 1)
             }
-            Communicators.finish(communicator)
+            communicator.finish()
         }
     }
 
@@ -117,7 +116,7 @@ struct SelfTest: ParsableCommand {
             let fields: KeyValuePairs<String, Any?> = ["rank": communicator.rank, "machine": RunReporter.machine,
                                                        "product_error": worst, "narrower_than_cpu": library.isa < CPU.isa]
             print(JSON.encode(fields))
-            Communicators.finish(communicator)
+            communicator.finish()
             if worst != 0 { throw ExitCode(1) }  // small integers: every sum is exact in float
         }
     }

@@ -16,22 +16,20 @@ struct Train: ParsableCommand {
     var download = true
     @OptionGroup var mirrors: MirrorOptions
     @OptionGroup var training: TrainingOptions
-    @Option(name: .customLong("collective-timeout"), help: "Seconds a collective may wait before the job is aborted.")
-    var collectiveTimeout: Double = 300
+    @OptionGroup var collective: CollectiveOptions
     @Option(help: "Resume from a training state: a last.safetensors path, or 'auto' for <out-dir>/checkpoints/last.safetensors.")
     var resume: String?
     @Flag(name: .customLong("allow-config-change"),
-          help: "With --resume: continue even though a setting that shapes the trajectory (seed, lr, noise, data, batch, shards, bn, precision) differs from the saved run's.")
+          help: ArgumentHelp("With --resume: continue even though a setting that shapes the trajectory (\(RunSetting.trajectoryFlags)) differs from the saved run's."))
     var allowConfigChange = false
     @Option(name: .customLong("run-name"), help: "Name of the run (part of the default --out-dir).")
     var runName = "dae"
-    @Option(name: .customLong("out-dir"), help: "Where rank 0 writes config, metrics, checkpoints and pictures (default runs/<UTC time>-<run name>).")
+    @Option(name: .setting(RunSetting.outDir), help: .setting(RunSetting.outDir))
     var outDir: String?
     @Option(help: "A JSON file of flag values (flag names, or a run's config.json); flags on the command line override it.")
     var config: String?
 
     func validate() throws {
-        guard collectiveTimeout > 0 else { throw ValidationError("--collective-timeout must be positive.") }
         if resume == "auto" && outDir == nil {
             throw ValidationError("--resume auto needs --out-dir: the folder of the run to continue.")
         }
@@ -39,9 +37,9 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        let communicator = try Communicators.make(timeout: collectiveTimeout)
+        let communicator = try Communicators.make(timeout: collective.collectiveTimeout)
         let rank = communicator.rank
-        let threads = training.threads ?? ComputeThreads.automatic(ranksOnNode: Communicators.ranksOnNode(communicator), limit: training.shards)
+        let threads = training.threads ?? ComputeThreads.automatic(ranksOnNode: communicator.node.ranks, limit: training.shards)
         if let warning = ComputeThreads.affinityWarning(threads: threads, rank: rank) {
             FileHandle.standardError.write(Data((warning + "\n").utf8))
         }
@@ -84,7 +82,7 @@ struct Train: ParsableCommand {
             // Before the run directory appears: whoever sees metrics.jsonl may already signal.
             StopSignal.install()
             let reporter = rank == 0 ? try RunReporter(config: config, outDir: config.outDir!, worldSize: communicator.size,
-                                                          progressBar: isatty(1) != 0 && !MPICommunicator.launchedByMPI) : nil
+                                                          progressBar: isatty(1) != 0 && !Communicators.launchedByMPI) : nil
             if let reporter { print("dae-dist: writing to \(reporter.outDir)") }
             let outcome = try trainer.run(reporter: reporter) { log in
                 reporter?.say(String(format: "step %d epoch %d loss %.9g images/s %.1f comm_ms %.2f (%.1f%%)", log.step, log.epoch + 1,
@@ -96,7 +94,7 @@ struct Train: ParsableCommand {
                                   + "Resume with: dae-dist train --out-dir \(config.outDir!) --resume auto (and the same flags)")
                 }
                 reporter?.lock.release()  // a clean stop: the state is saved
-                Communicators.finish(communicator)
+                communicator.finish()
                 throw ExitCode(130)
             }
             if rank == 0 && communicator.size > 1 {
@@ -109,7 +107,7 @@ struct Train: ParsableCommand {
             if communicator.size > 1 { communicator.abort(code: 1) }
             throw ExitCode(1)
         }
-        Communicators.finish(communicator)
+        communicator.finish()
     }
 
     /// `runs/<UTC time>-<run name>`.
@@ -131,7 +129,7 @@ struct Train: ParsableCommand {
         let failures = DoubleBuffer(count: 1), host = ProcessInfo.processInfo.hostName
         failures[0] = 0
         let downloader = MNISTDownloader(mirrors: mirrors.list)
-        if Communicators.firstOnNode(communicator) && !MNISTFiles.allPresent(dataDir: dataDir) && download {
+        if communicator.node.isFirst && !MNISTFiles.allPresent(dataDir: dataDir) && download {
             do { try downloader.download(into: dataDir) { print("dae-dist: \(host): \($0)") } } catch {
                 FileHandle.standardError.write(Data("dae-dist: \(host): \(userMessage(error))\n".utf8))
                 failures[0] = 1
@@ -140,7 +138,7 @@ struct Train: ParsableCommand {
         // The node's other ranks wait for its download here, for as long as a download may take
         // (every file from every mirror, each within the downloader's timeout), not --collective-timeout.
         let longest = Double(MNISTDownloader.allFiles.count * downloader.mirrors.count) * downloader.timeout + 60
-        try Communicators.waiting(communicator, atMost: longest) { try communicator.allReduceSum(failures.buffer) }
+        try communicator.withDeadline(atLeast: longest) { try communicator.allReduceSum(failures.buffer) }
         if failures[0] == 0 && communicator.size > 1 && !MNISTFiles.allPresent(dataDir: dataDir) {
             FileHandle.standardError.write(Data("dae-dist: rank \(communicator.rank) on \(host) is missing MNIST files in \(dataDir); put them there on every host, or let the node's first rank download them (--download)\n".utf8))
             failures[0] = 1

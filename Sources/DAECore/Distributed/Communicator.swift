@@ -8,8 +8,10 @@ import Darwin
 ///
 /// Everything the training step needs from its peers goes through here: in-place sum
 /// all-reduces (gradients, BatchNorm statistics, losses), broadcasts of rank-0 decisions, a
-/// barrier and abort. `SingleProcessCommunicator` is the one-rank implementation; the MPI
-/// one lives in its own target, so the core never links MPI.
+/// barrier and abort; where the rank runs (`node`); a deadline scope for waits known to be
+/// long; and the end (`finish`). `SingleProcessCommunicator` is the one-rank implementation;
+/// the MPI one lives in its own target, so the core never links MPI, and nothing outside that
+/// target needs to know which one it has.
 ///
 /// Every rank must call the collectives in the same order with the same sizes.
 public protocol Communicator: AnyObject {
@@ -31,6 +33,33 @@ public protocol Communicator: AnyObject {
     func barrier() throws
     /// Ends every rank of the job with `code`; never returns.
     func abort(code: Int32) -> Never
+
+    /// How many ranks share this rank's node, and this rank's place among them.
+    var node: NodePlacement { get }
+    /// Runs `body` with each collective allowed at least `seconds` before the job is judged
+    /// stuck: for a wait known to be long (the node's first rank downloading the data).
+    func withDeadline<T>(atLeast seconds: Double, _ body: () throws -> T) rethrows -> T
+    /// Ends communication cleanly: once, on every rank, after the last collective.
+    func finish()
+}
+
+/// Where a rank runs: the ranks on its node, its place among them, and the node's processors.
+public struct NodePlacement: Sendable, Equatable {
+    /// Ranks on this rank's node (1 without MPI).
+    public let ranks: Int
+    /// This rank's place among them; 0 is the node's first rank (the one that fetches the node's data).
+    public let index: Int
+    /// The node's online processors.
+    public let processors: Int
+
+    public init(ranks: Int, index: Int, processors: Int) {
+        (self.ranks, self.index, self.processors) = (ranks, index, processors)
+    }
+
+    public var isFirst: Bool { index == 0 }
+
+    /// Whether every compute thread of the node's ranks has a processor of its own.
+    public var threadsFitProcessors: Bool { ranks * Parallel.threads <= processors }
 }
 
 /// A handle to a non-blocking collective started by `Communicator.startAllReduceSum`.
@@ -52,4 +81,7 @@ public final class SingleProcessCommunicator: Communicator {
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {}
     public func barrier() throws {}
     public func abort(code: Int32) -> Never { exit(code) }
+    public var node: NodePlacement { NodePlacement(ranks: 1, index: 0, processors: ComputeThreads.processorsOnline) }
+    public func withDeadline<T>(atLeast seconds: Double, _ body: () throws -> T) rethrows -> T { try body() }
+    public func finish() {}
 }

@@ -37,4 +37,9 @@ public final class TimedCommunicator: Communicator {
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws { try timed(&blockingSeconds) { try inner.broadcast(buffer, root: root) } }
     public func barrier() throws { try timed(&blockingSeconds) { try inner.barrier() } }
     public func abort(code: Int32) -> Never { inner.abort(code: code) }
+    public var node: NodePlacement { inner.node }
+    public func withDeadline<T>(atLeast seconds: Double, _ body: () throws -> T) rethrows -> T {
+        try inner.withDeadline(atLeast: seconds, body)
+    }
+    public func finish() { inner.finish() }
 }

@@ -39,6 +39,9 @@ public struct Architecture: Sendable, Equatable {
     public static let imageSide = 28
     public static let imagePixels = imageSide * imageSide
     public static let leakySlope: Float = 0.01
+    /// The widest latent code trained or read: wider is no longer a bottleneck, and checkpoint
+    /// reading bounds what it allocates by it.
+    public static let maxLatentDim = 4096
 
     /// The shape of one sample between two modules.
     public enum Shape: Sendable, Equatable {

@@ -10,7 +10,6 @@ public final class Autoencoder {
     public let latentDim: Int
     public let maxBatch: Int
     public let batchNormStatistics: BatchNormStatistics
-    public let communicator: Communicator
     public let parameters: ParameterSet
     public let batchNormState: BatchNormState
 
@@ -31,21 +30,17 @@ public final class Autoencoder {
     let threadScratch = ThreadScratch()
 
     /// The model of DESIGN.md (`Architecture.standard`) with a `latentDim`-wide code.
-    public convenience init(latentDim: Int, maxBatch: Int, batchNormStatistics: BatchNormStatistics = .sync,
-                            communicator: Communicator = SingleProcessCommunicator(), seed: UInt64 = 0) {
+    public convenience init(latentDim: Int, maxBatch: Int, batchNormStatistics: BatchNormStatistics = .sync, seed: UInt64 = 0) {
         precondition(latentDim > 0, "latent size must be positive")
-        self.init(architecture: .standard(latentDim: latentDim), maxBatch: maxBatch, batchNormStatistics: batchNormStatistics,
-                  communicator: communicator, seed: seed)
+        self.init(architecture: .standard(latentDim: latentDim), maxBatch: maxBatch, batchNormStatistics: batchNormStatistics, seed: seed)
     }
 
-    public init(architecture: Architecture, maxBatch: Int, batchNormStatistics: BatchNormStatistics = .sync,
-                communicator: Communicator = SingleProcessCommunicator(), seed: UInt64 = 0) {
+    public init(architecture: Architecture, maxBatch: Int, batchNormStatistics: BatchNormStatistics = .sync, seed: UInt64 = 0) {
         precondition(maxBatch > 0, "batch must be positive")
         self.architecture = architecture
         self.latentDim = architecture.latentDim
         self.maxBatch = maxBatch
         self.batchNormStatistics = batchNormStatistics
-        self.communicator = communicator
         parameters = ParameterSet(architecture.parameters)
         batchNormState = BatchNormState(architecture.runningStatistics, layers: architecture.batchNorms.count)
         parameters.initialize(seed: seed)
@@ -61,8 +56,11 @@ public final class Autoencoder {
         gradB = FloatBuffer(count: maxBatch * largest)
     }
 
-    /// The communicator BatchNorm reduces its statistics through: none in `local` mode.
-    private var normCommunicator: Communicator? { batchNormStatistics == .sync ? communicator : nil }
+    /// The communicator BatchNorm reduces its statistics through: the step's in `sync` mode,
+    /// none in `local` mode (each rank its own batch).
+    private func normCommunicator(_ communicator: Communicator?) -> Communicator? {
+        batchNormStatistics == .sync ? communicator : nil
+    }
 
     /// Runs `input[0..<batch]` through the model into `output` (and `latent`). Training mode
     /// normalises with batch statistics and updates the running ones; evaluation mode uses
@@ -72,22 +70,24 @@ public final class Autoencoder {
     /// and then added in Double: a step's shard slices, which makes the result independent of
     /// the world size; they are also the units the compute threads share out (`Parallel`).
     /// Nil means one slice in training mode, and runs of `evaluationRun` samples in evaluation mode.
-    public func forward(batch: Int, training: Bool, slices: [Int]? = nil) throws {
+    /// `communicator` (training mode, `sync` BatchNorm) sums the statistics over the ranks' batches;
+    /// nil: this process's batch is the whole batch.
+    public func forward(batch: Int, training: Bool, slices: [Int]? = nil, communicator: Communicator? = nil) throws {
         precondition(batch > 0 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
         let slices = slices ?? (training ? [batch] : Autoencoder.evaluationSlices(batch: batch))
         precondition(slices.reduce(0, +) == batch, "slices \(slices) do not add up to the batch \(batch)")
-        try run(stages[...], batch: batch, training: training, slices: slices)
+        try run(stages[...], batch: batch, training: training, slices: slices, communicator: normCommunicator(communicator))
     }
 
     /// The decoder alone, in evaluation mode: `latent[0..<batch]` (written by the caller)
     /// into `output`. What a point of the latent space looks like.
     public func decode(batch: Int) {
         precondition(batch > 0 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
-        try? run(stages[(latentStage + 1)...], batch: batch, training: false, slices: Autoencoder.evaluationSlices(batch: batch))  // no collectives
+        try? run(stages[(latentStage + 1)...], batch: batch, training: false, slices: Autoencoder.evaluationSlices(batch: batch),
+                 communicator: nil)  // no collectives
     }
 
-    private func run(_ stages: ArraySlice<Stage>, batch: Int, training: Bool, slices: [Int]) throws {
-        let comm = normCommunicator
+    private func run(_ stages: ArraySlice<Stage>, batch: Int, training: Bool, slices: [Int], communicator: Communicator?) throws {
         for stage in stages {
             let x = stage.input.pointer, y = stage.output.pointer
             switch stage.operation {
@@ -98,7 +98,7 @@ public final class Autoencoder {
             case .linear(let layer):
                 layer.forward(x, output: y, slices: slices)
             case .batchNorm(let norm, _) where training:
-                try norm.forwardTraining(x, output: y, slices: slices, communicator: comm)
+                try norm.forwardTraining(x, output: y, slices: slices, communicator: communicator)
             case .batchNorm(let norm, _):
                 norm.forwardInference(x, output: y, batch: batch)
             case .leakyReLU:
@@ -134,13 +134,14 @@ public final class Autoencoder {
     /// parameter's gradient sum (`parameters.gradientSums`, summed over the batch one slice at
     /// a time, see `forward`); `parameters.finishGradients` then makes the Float gradients.
     /// `gradientsReady` is called with each layer's range of the sums as soon as it is final,
-    /// last layer first, so its all-reduce can start while backward goes on.
-    public func backward(target: UnsafePointer<Float>, batch: Int, meanOver: Int, slices: [Int]? = nil,
+    /// last layer first, so its all-reduce can start while backward goes on. `communicator`: as
+    /// in `forward`.
+    public func backward(target: UnsafePointer<Float>, batch: Int, meanOver: Int, slices: [Int]? = nil, communicator: Communicator? = nil,
                          gradientsReady: (Range<Int>) throws -> Void = { _ in }) throws {
         precondition(batch > 0 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
         let slices = slices ?? [batch]
         precondition(slices.reduce(0, +) == batch, "slices \(slices) do not add up to the batch \(batch)")
-        let comm = normCommunicator
+        let comm = normCommunicator(communicator)
         var gradient = gradA.pointer, spare = gradB.pointer
         MSELoss.gradient(output.pointer, target: target, count: batch * Architecture.imagePixels, meanOver: meanOver, into: gradient)
         for (index, stage) in stages.enumerated().reversed() {

@@ -55,7 +55,7 @@ extension ModelCheckpoint {
         let latentLayer = Architecture.standard(latentDim: 1).latentLayer
         let name = latentLayer.key + ".weight", features = latentLayer.input.count
         let entry = try file.entry(name)
-        guard entry.shape.count == 2, entry.shape[1] == features, entry.shape[0] >= 1, entry.shape[0] <= 4096 else {
+        guard entry.shape.count == 2, entry.shape[1] == features, entry.shape[0] >= 1, entry.shape[0] <= Architecture.maxLatentDim else {
             throw SafeTensorsError.mismatch(path: path, name: name, reason: "shape \(entry.shape), expected [latent, \(features)]")
         }
         let model = Autoencoder(latentDim: entry.shape[0], maxBatch: maxBatch)

@@ -15,8 +15,7 @@ public enum RankConsistency {
     }
 
     /// True when every rank's checksum equals rank 0's. All ranks learn the answer.
-    public static func ranksAgree(_ model: Autoencoder, scratch: DoubleBuffer) throws -> Bool {
-        let communicator = model.communicator
+    public static func ranksAgree(_ model: Autoencoder, communicator: Communicator, scratch: DoubleBuffer) throws -> Bool {
         guard communicator.size > 1 else { return true }
         var reference = checksum(model)
         let mine = reference
@@ -28,8 +27,7 @@ public enum RankConsistency {
 
     /// `local` BatchNorm: each rank's running statistics followed its own batches; replace
     /// them by their mean over ranks (before validation and checkpoints) so all ranks agree.
-    public static func averageRunningStatistics(_ model: Autoencoder) throws {
-        let communicator = model.communicator
+    public static func averageRunningStatistics(_ model: Autoencoder, communicator: Communicator) throws {
         guard communicator.size > 1 else { return }
         let values = model.batchNormState.values
         try communicator.allReduceSum(values.buffer)
