@@ -89,7 +89,7 @@ check "empty test set" 1 "holds no images" -- "$bin" evaluate --checkpoint "$wor
 check "evaluate --limit 0" 64 "--limit must be at least 1" -- "$bin" evaluate --checkpoint "$work/init.safetensors" --dataset synthetic --limit 0
 
 # --- flags ---
-check "--latent-dim 1000000000" 64 "--latent-dim must be at most 4096" -- "$bin" train "${small[@]}" --latent-dim 1000000000
+check "--latent-dim 1000000000" 64 "--latent-dim must be between 1 and 4096" -- "$bin" train "${small[@]}" --latent-dim 1000000000
 check "--synthetic-size 4000000000" 64 "--synthetic-size must be between 1 and 1000000" -- "$bin" train --dataset synthetic --synthetic-size 4000000000
 check "--batch-size below --shards" 64 "--shards (24)" -- "$bin" train "${small[@]}" --batch-size 10
 

@@ -4,8 +4,8 @@ import Foundation
 
 /// Everything rank 0 tells the user and writes, and the one writer of the run directory:
 /// console lines, `config.json`, `metrics.jsonl` and its TensorBoard twin, the checkpoints,
-/// the pictures and `summary.json`. Other ranks have none.
-public final class RunReporter {
+/// the pictures and `summary.json`: rank 0's `RunObserver` (other ranks have a `QuietRun`).
+public final class RunReporter: RunObserver {
     public let outDir: String
     public let worldSize: Int
     public let metrics: MetricsLog
@@ -21,7 +21,11 @@ public final class RunReporter {
 
     public var checkpointsDir: String { (outDir as NSString).appendingPathComponent("checkpoints") }
     public var bestPath: String { (checkpointsDir as NSString).appendingPathComponent("best.safetensors") }
-    public var lastPath: String { (checkpointsDir as NSString).appendingPathComponent("last.safetensors") }
+    public var lastPath: String { RunReporter.lastPath(in: outDir) }
+    /// `<run folder>/checkpoints/last.safetensors`: where a run saves its training state.
+    public static func lastPath(in outDir: String) -> String {
+        (outDir as NSString).appendingPathComponent("checkpoints/last.safetensors")
+    }
     public var elapsed: Double { Clock.seconds() - start }
 
     public static let version = "0.1.0"
@@ -90,7 +94,8 @@ public final class RunReporter {
     }
 
     /// Prints a console line, first clearing the progress bar if it is shown.
-    public func say(_ line: String) {
+    public func say(_ line: @autoclosure () -> String) {
+        let line = line()
         if barShown {
             print("\r" + String(repeating: " ", count: 78), terminator: "\r")
             barShown = false
@@ -102,7 +107,8 @@ public final class RunReporter {
     /// One validated epoch: console line, metrics line.
     /// `knnAccuracy` (`--probe-every`) is added to the metrics line when given.
     public func validation(epoch: Int, step: Int, trainLoss: Double, validationLoss: Double, message: String, imagesPerSecond: Double,
-                           knnAccuracy: Double? = nil) throws {
+                           knnAccuracy: @autoclosure () -> Double?) throws {
+        let knnAccuracy = knnAccuracy()
         let speed = Double(epoch + 1) / elapsed
         say(String(format: "[Epoch %3d] T_loss: %.5f, V_loss: %.5f, %@ | T_time: %@, T_speed: %.3f",
                    epoch + 1, trainLoss, validationLoss, message, Self.clock(elapsed), speed))
@@ -117,7 +123,8 @@ public final class RunReporter {
 
     /// `samples/epoch-NNN.png`: 10 test digits, original / noisy (0.3) / denoised; also
     /// TensorBoard's `samples` image at global step `step`.
-    public func samplePicture(epoch: Int, step: Int, _ images: (original: [Float], noisy: [Float], output: [Float])) throws {
+    public func samplePicture(epoch: Int, step: Int, _ images: @autoclosure () -> (original: [Float], noisy: [Float], output: [Float])?) throws {
+        guard let images = images() else { return }
         let count = images.original.count / Architecture.imagePixels
         guard count > 0 else { return }
         let path = (outDir as NSString).appendingPathComponent(String(format: "samples/epoch-%03d.png", epoch + 1))
@@ -127,7 +134,10 @@ public final class RunReporter {
     }
 
     /// `summary.json` (with the loss curve's points as `loss_history`) and `loss-curve.png`.
-    public func summary(_ fields: [(String, Any?)], history: [(epoch: Int, train: Double, validation: Double)]) throws {
+    public func summary(_ fields: @autoclosure () -> [(String, Any?)], imagesPerSecond: Double,
+                        history: [(epoch: Int, train: Double, validation: Double)], resumed: Bool) throws {
+        let fields = fields() + [("total_time_sec", elapsed), ("images_per_sec", imagesPerSecond)]
+        let history = resumed ? loggedHistory(before: history) + history : history
         let points: [Any?] = history.map { point -> Any? in
             ["epoch": point.epoch, "train_loss": point.train, "validation_loss": point.validation] as KeyValuePairs<String, Any?>
         }
@@ -156,15 +166,15 @@ public final class RunReporter {
     }
 
     /// `checkpoints/best.safetensors`: the model's `state_dict`, for PyTorch and `evaluate`.
-    public func saveBest(_ model: Autoencoder, metadata: [String: String], epoch: Int, step: Int) throws {
-        try ModelCheckpoint.save(model, to: bestPath, metadata: metadata)
+    public func saveBest(_ model: Autoencoder, metadata: @autoclosure () -> [String: String], epoch: Int, step: Int) throws {
+        try ModelCheckpoint.save(model, to: bestPath, metadata: metadata())
         try checkpointSaved(kind: "best", path: bestPath, epoch: epoch, step: step)
     }
 
     /// `checkpoints/last.safetensors`: a training state (`TrainingState.encode`) to resume
     /// from; `logged` adds its line to `metrics.jsonl`.
-    public func saveTrainingState(_ data: Data, epoch: Int, step: Int, logged: Bool = true) throws {
-        try AtomicFile.write(data, to: lastPath)
+    public func saveTrainingState(_ data: @autoclosure () -> Data, epoch: Int, step: Int, logged: Bool) throws {
+        try AtomicFile.write(data(), to: lastPath)
         if logged { try checkpointSaved(kind: "last", path: lastPath, epoch: epoch, step: step) }
     }
 
@@ -182,6 +192,8 @@ public final class RunReporter {
         try metrics.write(["event": "end", "elapsed_sec": elapsed])
         lock.release()
     }
+
+    public func release() { lock.release() }
 
     /// HH:MM:SS.
     public static func clock(_ seconds: Double) -> String {

@@ -8,7 +8,8 @@ import Foundation
 /// flags' names and help (`TrainingOptions`), `config.json` and the metrics header
 /// (`TrainingConfig.fields`; keys are the flags with `_` for `-`, which `--config` reads
 /// back), and the resume check (`TrainingState.trajectoryChanges`, typed values).
-public struct RunSetting: Sendable {
+// Unchecked: every stored value is immutable (`recordedBefore` is a number, string or list).
+public struct RunSetting: @unchecked Sendable {
     /// The flag without its dashes.
     public let name: String
     public let help: String
@@ -21,6 +22,8 @@ public struct RunSetting: Sendable {
     /// Whether a value read back from a saved `config.json` (nil: the key is absent) is this
     /// configuration's, compared as the setting's type.
     let matches: @Sendable (Any?, TrainingConfig) -> Bool
+    /// What a saved configuration without this setting is read as having (recorded form), if anything.
+    let recordedBefore: Any?
 
     public var flag: String { "--" + name }
     /// Its key in `config.json`.
@@ -35,6 +38,7 @@ public struct RunSetting: Sendable {
         self.valueName = valueName
         self.shapesTrajectory = trajectory
         recorded = { $0[keyPath: keyPath].recorded }
+        recordedBefore = before?.recorded
         matches = { saved, config in
             let current = config[keyPath: keyPath]
             guard let saved, !(saved is NSNull) else { return before.map { $0 == current } ?? Value.absent.map { $0 == current } ?? false }

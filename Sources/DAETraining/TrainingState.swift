@@ -53,7 +53,8 @@ public enum TrainingState {
             }
         }
         return RunSetting.all.filter(\.shapesTrajectory).compactMap { setting in
-            setting.matches(saved[setting.key], config) ? nil : "\(setting.flag) \(text(saved[setting.key])) (this run: \(text(current[setting.key])))"
+            setting.matches(saved[setting.key], config) ? nil
+                : "\(setting.flag) \(text(saved[setting.key] ?? setting.recordedBefore)) (this run: \(text(current[setting.key])))"
         }
     }
 

@@ -50,8 +50,10 @@ struct Train: ParsableCommand {
             if rank == 0, let resumePath, !FileManager.default.isReadableFile(atPath: resumePath) {
                 throw TrainingError.badCheckpoint(path: resumePath, reason: "no such file (rank 0 could not read it)")
             }
-            let trainer = try Trainer(config: training.config(dataset: try resolveDataset(communicator), threads: threads, outDir: outDir),
-                                      communicator: communicator)
+            let source = data.source(seed: training.seed)
+            try DataPreparation.prepare(source, download: download, downloader: MNISTDownloader(mirrors: mirrors.list), communicator: communicator,
+                                        describe: userMessage)
+            let trainer = try Trainer(config: training.config(dataset: source, threads: threads, outDir: outDir), communicator: communicator)
             let config = trainer.config  // as lengthened for a small training set (--min-steps)
             if rank == 0 {
                 print("dae-dist: \(communicator.size) rank(s), \(trainer.splits.trainCount) training images in \(config.shards) shards, "
@@ -81,19 +83,18 @@ struct Train: ParsableCommand {
             }
             // Before the run directory appears: whoever sees metrics.jsonl may already signal.
             StopSignal.install()
-            let reporter = rank == 0 ? try RunReporter(config: config, outDir: config.outDir!, worldSize: communicator.size,
-                                                          progressBar: isatty(1) != 0 && !Communicators.launchedByMPI) : nil
-            if let reporter { print("dae-dist: writing to \(reporter.outDir)") }
-            let outcome = try trainer.run(reporter: reporter) { log in
-                reporter?.say(String(format: "step %d epoch %d loss %.9g images/s %.1f comm_ms %.2f (%.1f%%)", log.step, log.epoch + 1,
-                                     log.loss, log.imagesPerSecond, 1000 * log.communicationSeconds, 100 * log.communicationShare))
+            let observer: RunObserver = rank == 0 ? try RunReporter(config: config, outDir: outDir, worldSize: communicator.size,
+                                                                    progressBar: isatty(1) != 0 && !Communicators.launchedByMPI)
+                                                  : QuietRun(outDir: outDir)
+            observer.say("dae-dist: writing to \(outDir)")
+            let outcome = try trainer.run(observer: observer) { log in
+                observer.say(String(format: "step %d epoch %d loss %.9g images/s %.1f comm_ms %.2f (%.1f%%)", log.step, log.epoch + 1,
+                                    log.loss, log.imagesPerSecond, 1000 * log.communicationSeconds, 100 * log.communicationShare))
             }
             if case .interrupted(let step) = outcome {
-                if rank == 0 {
-                    reporter?.say("dae-dist: stopped by \(StopSignal.name) after step \(step); the training state is in \(reporter!.lastPath). "
-                                  + "Resume with: dae-dist train --out-dir \(config.outDir!) --resume auto (and the same flags)")
-                }
-                reporter?.lock.release()  // a clean stop: the state is saved
+                observer.say("dae-dist: stopped by \(StopSignal.name) after step \(step); the training state is in \(observer.lastPath). "
+                             + "Resume with: dae-dist train --out-dir \(outDir) --resume auto (and the same flags)")
+                observer.release()  // a clean stop: the state is saved
                 communicator.finish()
                 throw ExitCode(130)
             }
@@ -102,6 +103,8 @@ struct Train: ParsableCommand {
             }
         } catch let exit as ExitCode {
             throw exit  // already explained to the user
+        } catch is DataPreparation.Unavailable {
+            throw ExitCode(1)  // each rank that lacks the data has said so
         } catch {
             FileHandle.standardError.write(Data("dae-dist: rank \(rank): \(userMessage(error))\n".utf8))
             if communicator.size > 1 { communicator.abort(code: 1) }
@@ -118,34 +121,4 @@ struct Train: ParsableCommand {
         formatter.locale = Locale(identifier: "en_US_POSIX")
         return "runs/\(formatter.string(from: Date()))-\(runName)"
     }
-
-    /// MNIST from --data-dir, or synthetic digits. The first rank of each node checks the
-    /// node's data directory and, when allowed, downloads what is missing (hosts need not
-    /// share a file system) while the node's other ranks wait; then every rank checks its
-    /// files, and one that still lacks them names its host. All ranks learn whether any failed.
-    private func resolveDataset(_ communicator: Communicator) throws -> DatasetSource {
-        let source = data.source(seed: training.seed)
-        guard case .mnist(let dataDir) = source else { return source }
-        let failures = DoubleBuffer(count: 1), host = ProcessInfo.processInfo.hostName
-        failures[0] = 0
-        let downloader = MNISTDownloader(mirrors: mirrors.list)
-        if communicator.node.isFirst && !MNISTFiles.allPresent(dataDir: dataDir) && download {
-            do { try downloader.download(into: dataDir) { print("dae-dist: \(host): \($0)") } } catch {
-                FileHandle.standardError.write(Data("dae-dist: \(host): \(userMessage(error))\n".utf8))
-                failures[0] = 1
-            }
-        }
-        // The node's other ranks wait for its download here, for as long as a download may take
-        // (every file from every mirror, each within the downloader's timeout), not --collective-timeout.
-        let longest = Double(MNISTDownloader.allFiles.count * downloader.mirrors.count) * downloader.timeout + 60
-        try communicator.withDeadline(atLeast: longest) { try communicator.allReduceSum(failures.buffer) }
-        if failures[0] == 0 && communicator.size > 1 && !MNISTFiles.allPresent(dataDir: dataDir) {
-            FileHandle.standardError.write(Data("dae-dist: rank \(communicator.rank) on \(host) is missing MNIST files in \(dataDir); put them there on every host, or let the node's first rank download them (--download)\n".utf8))
-            failures[0] = 1
-        }
-        if communicator.size > 1 { try communicator.allReduceSum(failures.buffer) }
-        if failures[0] != 0 { throw ExitCode(1) }
-        return source
-    }
 }
-

@@ -227,7 +227,7 @@ final class TrainCommandTests: XCTestCase {
             (["--lr", "-1"], "--lr"),
             (["--batch-size", "8", "--dataset", "synthetic"], "--batch-size"),
             (["--shards", "0"], "--shards"),
-            (["--latent-dim", "1000000000"], "--latent-dim must be at most 4096"),
+            (["--latent-dim", "1000000000"], "--latent-dim must be between 1 and 4096"),
             (["--dataset", "synthetic", "--synthetic-size", "4000000000"], "--synthetic-size must be between 1 and 1000000"),
             (["--bn", "sideways"], "--bn"),
             (["--val-size", "100000", "--dataset", "synthetic"], "--val-size"),
