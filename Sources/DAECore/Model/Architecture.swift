@@ -71,41 +71,92 @@ public struct Architecture: Sendable, Equatable {
     public let encoderCount: Int
 
     /// Resolves the shapes from the image through both Sequentials; the decoder must end
-    /// where the encoder began.
+    /// where the encoder began. For tables written in code: a wrong one is a programming error.
     public init(encoder: [Module], decoder: [Module]) {
+        switch Result(catching: { try Architecture.resolve(encoder: encoder, decoder: decoder) }) {
+        case .success(let layers): (self.layers, self.encoderCount) = (layers, encoder.count)
+        case .failure(let error): preconditionFailure("\(error)")
+        }
+    }
+
+    /// The same for a table read from a file (a checkpoint's metadata): each way it can be
+    /// wrong, or too large to build, is an `ArchitectureError`.
+    public init(checking encoder: [Module], decoder: [Module]) throws(ArchitectureError) {
+        layers = try Architecture.resolve(encoder: encoder, decoder: decoder)
+        encoderCount = encoder.count
+    }
+
+    /// The largest activation, in values per image, and the most parameters a model may have:
+    /// bounds on what a table read from a file can make the program allocate.
+    public static let maxActivation = 1 << 20
+    public static let maxParameters = 1 << 26
+
+    private static func resolve(encoder: [Module], decoder: [Module]) throws(ArchitectureError) -> [Layer] {
         var shape = Shape.maps(channels: 1, side: Architecture.imageSide)
         var layers: [Layer] = []
+        var parameters = 0
         for (prefix, modules) in [("encoder.encoder", encoder), ("decoder.decoder", decoder)] {
             for (index, module) in modules.enumerated() {
-                let output = Architecture.output(of: module, from: shape)
-                layers.append(Layer(module: module, key: "\(prefix).\(index)", input: shape, output: output))
+                let key = "\(prefix).\(index)"
+                let output = try Architecture.output(of: module, from: shape, key: key)
+                guard output.count <= maxActivation else { throw ArchitectureError("\(key) makes \(output.count) values per image, more than \(maxActivation)") }
+                let layer = Layer(module: module, key: key, input: shape, output: output)
+                parameters += Architecture.parameterCount(module, input: shape)
+                guard parameters <= maxParameters else { throw ArchitectureError("more than \(maxParameters) parameters by \(key)") }
+                layers.append(layer)
                 shape = output
             }
         }
-        precondition(shape == .maps(channels: 1, side: Architecture.imageSide), "the decoder must end with the image's shape, not \(shape)")
-        self.layers = layers
-        self.encoderCount = encoder.count
+        guard shape == .maps(channels: 1, side: Architecture.imageSide) else {
+            throw ArchitectureError("the decoder must end with the image's shape (1 x \(imageSide) x \(imageSide)), not \(shape)")
+        }
+        guard layers[..<encoder.count].contains(where: { $0.module.isLinear }), case .features = layers[encoder.count - 1].output else {
+            throw ArchitectureError("the encoder must end in a latent code made by a Linear layer")
+        }
+        return layers
     }
 
-    private static func output(of module: Module, from input: Shape) -> Shape {
+    /// Weights and biases of `module` on `input` (as `parameters` lays them out).
+    private static func parameterCount(_ module: Module, input: Shape) -> Int {
+        switch (module, input) {
+        case (.conv2d(let out, let k, _, _), .maps(let inp, _)), (.convTranspose2d(let out, let k, _, _, _), .maps(let inp, _)):
+            return out * inp * k * k + out
+        case (.linear(let out), .features(let inp)): return out * inp + out
+        case (.batchNorm2d, .maps(let channels, _)): return 2 * channels
+        default: return 0
+        }
+    }
+
+    private static func output(of module: Module, from input: Shape, key: String) throws(ArchitectureError) -> Shape {
+        func check(_ condition: Bool, _ what: String) throws(ArchitectureError) {
+            if !condition { throw ArchitectureError("\(key) (\(module.text)): \(what)") }
+        }
         switch (module, input) {
         case (.conv2d(let out, let kernel, let stride, let padding), .maps(_, let side)):
-            return .maps(channels: out, side: ConvGeometry.outputSize(input: side, kernel: kernel, stride: stride, padding: padding))
+            try check((1...4096).contains(out) && (1...7).contains(kernel) && (1...4).contains(stride) && (0..<kernel).contains(padding),
+                      "channels 1-4096, kernel 1-7, stride 1-4, padding below the kernel")
+            let size = ConvGeometry.outputSize(input: side, kernel: kernel, stride: stride, padding: padding)
+            try check(size >= 1, "no output from a \(side) x \(side) input")
+            return .maps(channels: out, side: size)
         case (.convTranspose2d(let out, let kernel, let stride, let padding, let outputPadding), .maps(_, let side)):
-            return .maps(channels: out, side: ConvGeometry.transposedOutputSize(input: side, kernel: kernel, stride: stride,
-                                                                                padding: padding, outputPadding: outputPadding))
+            try check((1...4096).contains(out) && (1...7).contains(kernel) && (1...4).contains(stride) && (0..<kernel).contains(padding)
+                      && (0..<stride).contains(outputPadding), "channels 1-4096, kernel 1-7, stride 1-4, padding below the kernel, output padding below the stride")
+            let size = ConvGeometry.transposedOutputSize(input: side, kernel: kernel, stride: stride, padding: padding, outputPadding: outputPadding)
+            try check((1...4 * imageSide).contains(size), "output side \(size)")
+            return .maps(channels: out, side: size)
         case (.linear(let out), .features):
-            precondition(out > 0, "a Linear layer needs at least one output")
+            try check((1...maxActivation).contains(out), "a Linear layer needs 1 to \(maxActivation) outputs")
             return .features(out)
         case (.batchNorm2d, .maps), (.leakyReLU, _), (.sigmoid, _):
             return input
         case (.flatten, .maps):
             return .features(input.count)
         case (.unflatten(let channels, let side), .features(let count)):
-            precondition(channels * side * side == count, "Unflatten(\(channels), \(side), \(side)) of \(count) features")
+            try check(channels >= 1 && side >= 1 && channels <= count && side <= count && channels * side * side == count,
+                      "Unflatten(\(channels), \(side), \(side)) of \(count) features")
             return .maps(channels: channels, side: side)
         default:
-            preconditionFailure("\(module) cannot follow a \(input)")
+            throw ArchitectureError("\(key) (\(module.text)) cannot follow \(input)")
         }
     }
 

@@ -2,7 +2,8 @@ import Foundation
 
 /// The model's `state_dict` as safetensors: the PyTorch keys, float32 tensors and int64
 /// `num_batches_tracked`, so `model.load_state_dict(safetensors.torch.load_file(path))`
-/// works on the reference model. Written atomically.
+/// works on the reference model, and the architecture in the metadata (`Architecture.metadata`),
+/// so loading rebuilds the model the file holds. Written atomically.
 public enum ModelCheckpoint {
     /// The state_dict tensors in PyTorch's order: each layer's weight and bias, and after a
     /// BatchNorm's its running statistics and `num_batches_tracked`.
@@ -26,7 +27,7 @@ public enum ModelCheckpoint {
     }
 
     public static func save(_ model: Autoencoder, to path: String, metadata: [String: String] = [:]) throws {
-        try AtomicFile.write(SafeTensors.encode(tensors(of: model), metadata: metadata), to: path)
+        try AtomicFile.write(SafeTensors.encode(tensors(of: model), metadata: metadata.merging(model.architecture.metadata) { $1 }), to: path)
     }
 
     /// Loads parameters and BatchNorm state written by `save` (or by PyTorch), checking names and shapes.
@@ -48,9 +49,22 @@ public enum ModelCheckpoint {
 }
 
 extension ModelCheckpoint {
-    /// A model (evaluation use) from a checkpoint file, its latent size read from the file.
+    /// A model (evaluation use) from a checkpoint file: the architecture its metadata records,
+    /// or, for files that record none, the standard one with the latent size of its weights.
     public static func loadModel(path: String, maxBatch: Int) throws -> Autoencoder {
         let file = try SafeTensors.read(path: path)
+        let recorded: Architecture?
+        do { recorded = try Architecture(metadata: file.metadata) } catch {
+            throw SafeTensorsError.corrupt(path: path, reason: "its recorded architecture cannot be built: \(error)")
+        }
+        if let recorded {
+            guard recorded.latentDim <= Architecture.maxLatentDim else {
+                throw SafeTensorsError.corrupt(path: path, reason: "its latent code has \(recorded.latentDim) values, more than \(Architecture.maxLatentDim)")
+            }
+            let model = Autoencoder(architecture: recorded, maxBatch: maxBatch)
+            try load(model, from: file)
+            return model
+        }
         // The latent size is the one the table leaves free: read it from the latent layer's weight.
         let latentLayer = Architecture.standard(latentDim: 1).latentLayer
         let name = latentLayer.key + ".weight", features = latentLayer.input.count
