@@ -60,7 +60,7 @@ let package = Package(
         ),
         .target(
             name: "DAEPictures",
-            dependencies: ["CZlib"]
+            dependencies: ["CZlib", "DAECore"]
         ),
         .target(
             name: "DAETraining",
@@ -114,7 +114,7 @@ let package = Package(
             dependencies: ["DAETraining"]
         ),
         .testTarget(
-            name: "DistributedTests",
+            name: "EndToEndTests",
             dependencies: ["dae-dist", "DAECore", "DAEPictures", "LoopbackMirror"]
         ),
     ]

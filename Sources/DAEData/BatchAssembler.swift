@@ -9,8 +9,8 @@ public enum BatchAssembler {
                                 clean: UnsafeMutablePointer<Float>, noisy: UnsafeMutablePointer<Float>) {
         digits.pixels.withUnsafeBufferPointer { pixels in
             for i in 0..<count {
-                noise.corrupt(pixels.baseAddress! + row(i) * Digits.pixelsPerImage, epoch: epoch, sample: sampleIndex(i), factor: factor,
-                              clean: clean + i * Digits.pixelsPerImage, noisy: noisy + i * Digits.pixelsPerImage)
+                noise.corrupt(pixels.baseAddress! + row(i) * Architecture.imagePixels, epoch: epoch, sample: sampleIndex(i), factor: factor,
+                              clean: clean + i * Architecture.imagePixels, noisy: noisy + i * Architecture.imagePixels)
             }
         }
     }

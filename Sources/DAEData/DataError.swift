@@ -1,3 +1,4 @@
+import DAECore
 /// Everything that can be wrong with the data a user points dae-dist at. Each message names
 /// the file or setting and says what to do (the command line names settings by their flags:
 /// see `DataSetting`).
@@ -35,7 +36,7 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
             return "\(path): not an IDX \(expected == 2051 ? "image" : "label") file (magic number \(found), expected \(expected)). "
                 + "Check that the file names are not swapped and the file is MNIST."
         case .wrongImageSize(let path, let rows, let columns):
-            return "\(path): holds \(rows) x \(columns) images; this model takes 28 x 28 (MNIST)."
+            return "\(path): holds \(rows) x \(columns) images; this model takes \(Architecture.imageSide) x \(Architecture.imageSide) (MNIST)."
         case .corruptGzip(let path, let reason):
             return "\(path): corrupt gzip data (\(reason)). Delete it and download it again (--download)."
         case .countMismatch(let images, let imageCount, let labels, let labelCount):

@@ -1,3 +1,4 @@
+import DAECore
 /// The IDX format of the MNIST files: a big-endian header (magic 2051 for images, then count,
 /// rows, columns; magic 2049 for labels, then count) followed by one byte per pixel or label.
 public enum IDXKind: Sendable {
@@ -7,7 +8,7 @@ public enum IDXKind: Sendable {
     public var magic: UInt32 { self == .images ? 2051 : 2049 }
     public var headerSize: Int { self == .images ? 16 : 8 }
     /// Bytes per record: one 28 x 28 image, or one label.
-    public var recordSize: Int { self == .images ? Digits.pixelsPerImage : 1 }
+    public var recordSize: Int { self == .images ? Architecture.imagePixels : 1 }
 }
 
 /// Records read from one IDX file.
@@ -44,7 +45,7 @@ public enum IDXReader {
             fileCount = Int(word(4))
             if kind == .images {
                 let (rows, columns) = (Int(word(8)), Int(word(12)))
-                guard rows == 28 && columns == 28 else { throw DataError.wrongImageSize(path: path, rows: rows, columns: columns) }
+                guard rows == Architecture.imageSide && columns == Architecture.imageSide else { throw DataError.wrongImageSize(path: path, rows: rows, columns: columns) }
             }
             expected = kind.headerSize + fileCount * kind.recordSize  // at most 8 + 2^32 * 784: no overflow
             let wanted = ranges ?? [0..<fileCount]

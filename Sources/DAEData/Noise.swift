@@ -65,7 +65,7 @@ public struct NoiseGenerator: Sendable {
     /// (see `Corruption`). `factor == 0` is the plain autoencoder: the input is the clean image.
     public func corrupt(_ clean: UnsafePointer<UInt8>, epoch: Int, sample: Int, factor: Float,
                         clean cleanOut: UnsafeMutablePointer<Float>, noisy: UnsafeMutablePointer<Float>) {
-        let pixels = Digits.pixelsPerImage
+        let pixels = Architecture.imagePixels
         for i in 0..<pixels { cleanOut[i] = Float(clean[i]) * (1 / 255) }
         guard factor != 0 else {
             noisy.update(from: cleanOut, count: pixels)

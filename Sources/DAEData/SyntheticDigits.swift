@@ -36,11 +36,11 @@ public enum SyntheticDigits {
 
     /// `count` images with labels, sample indices `firstIndex...`.
     public static func make(count: Int, seed: UInt64, firstIndex: Int = 0) -> Digits {
-        var pixels = [UInt8](repeating: 0, count: count * Digits.pixelsPerImage)
+        var pixels = [UInt8](repeating: 0, count: count * Architecture.imagePixels)
         var labels = [UInt8](repeating: 0, count: count)
         pixels.withUnsafeMutableBufferPointer { buffer in
             for i in 0..<count {
-                labels[i] = draw(sample: firstIndex + i, seed: seed, into: buffer.baseAddress! + i * Digits.pixelsPerImage)
+                labels[i] = draw(sample: firstIndex + i, seed: seed, into: buffer.baseAddress! + i * Architecture.imagePixels)
             }
         }
         return Digits(pixels: pixels, labels: labels, sampleIndices: Array(firstIndex..<(firstIndex + count)))
@@ -72,8 +72,9 @@ public enum SyntheticDigits {
             }
             return zip(mapped, mapped.dropFirst()).map { ($0, $1) }
         }
-        for row in 0..<28 {
-            for column in 0..<28 {
+        let side = Architecture.imageSide
+        for row in 0..<side {
+            for column in 0..<side {
                 let px = Float(column) + 0.5, py = Float(row) + 0.5
                 var nearest = Float.infinity
                 for (a, b) in segments {
@@ -83,7 +84,7 @@ public enum SyntheticDigits {
                     nearest = min(nearest, ex * ex + ey * ey)
                 }
                 let ink = max(0, min(1, pen + 0.5 - nearest.squareRoot()))  // full inside the pen, a one-pixel soft edge
-                image[row * 28 + column] = UInt8((ink * 255).rounded())
+                image[row * side + column] = UInt8((ink * 255).rounded())
             }
         }
         return UInt8(label)

@@ -1,3 +1,4 @@
+import DAECore
 /// An RGB raster to draw the run's pictures on: digits, lines, points and a few characters.
 public struct Canvas {
     public let width: Int
@@ -44,12 +45,10 @@ public struct Canvas {
         }
     }
 
-    /// The side of an MNIST digit.
-    public static let digitSide = 28
 
     /// A 28 x 28 image with values in [0, 1] (1 = ink, drawn white on black as MNIST), `scale` times larger.
     public mutating func digit(_ values: ArraySlice<Float>, x: Int, y: Int, scale: Int) {
-        let base = values.startIndex, side = Canvas.digitSide
+        let base = values.startIndex, side = Architecture.imageSide
         for row in 0..<side {
             for column in 0..<side {
                 let v = UInt8(max(0, min(1, values[base + row * side + column])) * 255)

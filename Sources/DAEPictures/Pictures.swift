@@ -1,3 +1,4 @@
+import DAECore
 import Foundation
 
 /// The pictures a run writes, as PNG bytes.
@@ -9,7 +10,7 @@ public enum Pictures {
 
     /// Rows of `count` digits each, `[count][784]` per row in [0, 1].
     public static func grid(rows: [[Float]], count: Int, scale: Int = 4) -> Data {
-        let gap = 2 * scale, cell = Canvas.digitSide * scale, pixels = Canvas.digitSide * Canvas.digitSide
+        let gap = 2 * scale, cell = Architecture.imageSide * scale, pixels = Architecture.imageSide * Architecture.imageSide
         var canvas = Canvas(width: count * (cell + gap) + gap, height: rows.count * (cell + gap) + gap, background: (60, 60, 60))
         for (row, images) in rows.enumerated() {
             for i in 0..<count {

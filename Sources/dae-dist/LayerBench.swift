@@ -3,7 +3,7 @@ import Foundation
 
 /// The model's convolutions timed one at a time, as a training step runs them (the batch's
 /// shard slices, per-slice GEMMs): what each costs against its arithmetic, and the dae-dist
-/// side of `bench/onednn_convs.cpp`.
+/// side of `bench/experiments/onednn_convs.cpp`.
 enum LayerBench {
     struct Row {
         let name: String

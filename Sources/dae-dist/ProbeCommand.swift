@@ -40,7 +40,7 @@ struct ProbeCommand: ParsableCommand {
         }
         let latent = Probe(dims: autoencoder.latentDim, train: Evaluation.latentCodes(model: autoencoder, digits: training), trainLabels: training.labels,
                            test: Evaluation.latentCodes(model: autoencoder, digits: test), testLabels: test.labels)
-        let pixels = Probe(dims: Digits.pixelsPerImage, train: training.pixels.map { Float($0) * (1 / 255) }, trainLabels: training.labels,
+        let pixels = Probe(dims: Architecture.imagePixels, train: training.pixels.map { Float($0) * (1 / 255) }, trainLabels: training.labels,
                            test: test.pixels.map { Float($0) * (1 / 255) }, testLabels: test.labels)
         let report: KeyValuePairs<String, Any?> = [
             "checkpoint": model.checkpoint, "latent_dim": autoencoder.latentDim, "train_images": training.count, "test_images": test.count,

@@ -1,3 +1,4 @@
+import DAECore
 import DAEData
 import XCTest
 
@@ -7,8 +8,8 @@ final class CorruptionTests: XCTestCase {
     /// Corrupts `samples` images whose every byte is `value`; returns all noisy pixels.
     private func corrupted(_ corruption: Corruption, factor: Float, value: UInt8, samples: Int = 200, epoch: Int = 3) -> [Float] {
         let noise = NoiseGenerator(seed: 7, corruption: corruption)
-        let image = [UInt8](repeating: value, count: Digits.pixelsPerImage)
-        var clean = [Float](repeating: 0, count: Digits.pixelsPerImage), noisy = clean, all: [Float] = []
+        let image = [UInt8](repeating: value, count: Architecture.imagePixels)
+        var clean = [Float](repeating: 0, count: Architecture.imagePixels), noisy = clean, all: [Float] = []
         for sample in 0..<samples {
             noise.corrupt(image, epoch: epoch, sample: sample, factor: factor, clean: &clean, noisy: &noisy)
             all += noisy

@@ -1,7 +1,7 @@
 /* The products one training step makes, replayed through each GEMM library packaged here,
  * on one thread: which library is fastest on dae-dist's own shapes on this CPU.
  *
- *   cc -O2 bench/gemm_libraries.c -o /tmp/gemm_libraries -ldl
+ *   cc -O2 bench/experiments/gemm_libraries.c -o /tmp/gemm_libraries -ldl
  *   .build/release/dae-dist bench --batch-sizes 256 --threads 1 --gemm-shapes --json \
  *     | grep sgemm-shape | /tmp/gemm_libraries libopenblas.so.0 libmkl_rt.so.2 libdnnl.so.2 libblis.so.4
  *

@@ -4,7 +4,7 @@
  * 28 x 28 -> 14 x 14), one shard slice of 11 images at a time, 24 slices (a batch of 264),
  * one thread. The experiment behind the "fused im2col-into-packing" row of PERFORMANCE.md.
  *
- *   cc -O3 -march=native bench/fused_conv.c -o /tmp/fused_conv -lopenblas -lm
+ *   cc -O3 -march=native bench/experiments/fused_conv.c -o /tmp/fused_conv -lopenblas -lm
  *   OPENBLAS_NUM_THREADS=1 /tmp/fused_conv [--no-prefetch]
  *
  * Needs AVX-512 (F). Layouts as in dae-dist: activations [channel][image][row][column]

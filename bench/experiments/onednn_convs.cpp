@@ -7,7 +7,7 @@
 // between dae-dist's channel-major layout and those would add.
 //
 //   apt-get install -y libdnnl-dev
-//   g++ -O2 -std=c++17 bench/onednn_convs.cpp -o /tmp/onednn_convs -ldnnl
+//   g++ -O2 -std=c++17 bench/experiments/onednn_convs.cpp -o /tmp/onednn_convs -ldnnl
 //   OMP_NUM_THREADS=1 /tmp/onednn_convs [batch]        (default 256)
 //
 // The transposed convolutions are timed twice: as oneDNN deconvolutions, and as the
