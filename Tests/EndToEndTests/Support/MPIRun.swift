@@ -111,8 +111,9 @@ enum TestPython {
 
     /// A script of the checkout's `bench/` folder.
     static func script(_ name: String) -> String {
+        // Tests/EndToEndTests/Support/MPIRun.swift: four levels below the checkout.
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("bench/\(name)").path
+            .deletingLastPathComponent().appendingPathComponent("bench/\(name)").path
     }
 
     /// Skips the test, saying which, when `modules` do not import (outside launch/test).
