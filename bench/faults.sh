@@ -58,6 +58,7 @@ data_with() {
   echo "$dir"
 }
 "$bin" init --output "$work/init.safetensors" > /dev/null
+echo ok > "$work/ok"  # the output of checks made here, not by a command
 
 # --- files ---
 dir=$(data_with); python3 - "$dir" <<'EOF'
@@ -88,10 +89,63 @@ EOF
 check "empty test set" 1 "holds no images" -- "$bin" evaluate --checkpoint "$work/init.safetensors" --data-dir "$dir"
 check "evaluate --limit 0" 64 "--limit must be at least 1" -- "$bin" evaluate --checkpoint "$work/init.safetensors" --dataset synthetic --limit 0
 
+# --- what the program reads: regular files only (FIFOs, devices, folders, link loops named as such) ---
+mkfifo "$work/fifo.safetensors"; ln -s "$work/loop.b" "$work/loop.a"; ln -s "$work/loop.a" "$work/loop.b"
+check "a FIFO as --checkpoint" 1 "named pipe (FIFO)" -- "$bin" evaluate --checkpoint "$work/fifo.safetensors" --dataset synthetic
+check "a folder as --checkpoint" 1 "is a folder, not a file" -- "$bin" evaluate --checkpoint "$work" --dataset synthetic
+check "a symbolic link loop as --checkpoint" 1 "symbolic links form a loop" -- "$bin" evaluate --checkpoint "$work/loop.a" --dataset synthetic
+check "/dev/zero as --config" 64 "is a device, not a file" -- "$bin" train --config /dev/zero
+if [ -d "$mini" ]; then
+  dir="$work/data.fifo"; mkdir -p "$dir"; cp "$mini"/train-labels* "$mini"/t10k-* "$dir"/; mkfifo "$dir/train-images-idx3-ubyte"
+  check "a FIFO as the training images" 1 "named pipe (FIFO)" -- "$bin" train --data-dir "$dir" --no-download --val-size 1000 --max-steps 1 --out-dir "$work/run.fifo"
+  # gzip as gzip is: every member of a multi-member file, nothing after the last
+  dir="$work/data.members"; mkdir -p "$dir"; cp "$mini"/train-labels* "$mini"/t10k-* "$dir"/
+  zcat "$mini/train-images-idx3-ubyte.gz" > "$work/raw"
+  head -c 1000000 "$work/raw" | gzip > "$dir/train-images-idx3-ubyte.gz"; tail -c +1000001 "$work/raw" | gzip >> "$dir/train-images-idx3-ubyte.gz"
+  check "training images as a 2-member gzip (cat a.gz b.gz)" 0 "writing to" -- "$bin" train --data-dir "$dir" --no-download --val-size 1000 --max-steps 1 --out-dir "$work/run.members"
+  echo garbage >> "$dir/train-images-idx3-ubyte.gz"
+  check "bytes after the gzip data of the training images" 1 "not another gzip member" -- "$bin" train --data-dir "$dir" --no-download --val-size 1000 --max-steps 1 --out-dir "$work/run.garbage"
+fi
+
+# --- what the program writes: through links to their targets, never over a device or a FIFO ---
+echo old > "$work/target.json"; ln -s "$work/target.json" "$work/link.json"
+check "evaluate --output through a symbolic link" 0 '"checkpoint"' -- "$bin" evaluate --checkpoint "$work/init.safetensors" --dataset synthetic --limit 50 --output "$work/link.json"
+if [ -L "$work/link.json" ] && grep -q '"checkpoint"' "$work/target.json"; then verdict=0; else verdict=1; fi
+report "... the link stays a link, its target holds the JSON" 0 "ok" "$verdict" "0 0" "$work/ok"
+check "evaluate --output /dev/null" 1 "is a device, not a file" -- "$bin" evaluate --checkpoint "$work/init.safetensors" --dataset synthetic --limit 50 --output /dev/null
+run="$work/run.locklink"; mkdir -p "$run"; echo keep > "$work/precious"; ln -s "$work/precious" "$run/.lock"
+check ".lock a symbolic link to another file" 1 "is a symbolic link" -- "$bin" train "${small[@]}" --max-steps 1 --out-dir "$run"
+if [ "$(cat "$work/precious")" = keep ]; then verdict=0; else verdict=1; fi
+report "... the link's target is untouched" 0 "ok" "$verdict" "0 0" "$work/ok"
+
+# --- a run folder has one owner ---
+run="$work/run.owned"; "$bin" train "${small[@]}" --max-steps 3 --out-dir "$run" > /dev/null 2>&1
+check "a fresh run into a finished run's --out-dir" 1 "holds another run" -- "$bin" train "${small[@]}" --max-steps 3 --out-dir "$run"
+check "train --config <run>/config.json (replayed into a new folder)" 0 "writing to runs/" -- env -C "$work" "$bin" train --config "$run/config.json" --max-steps 1
+check "... and --overwrite replaces it" 0 "writing to $run" -- "$bin" train "${small[@]}" --max-steps 3 --out-dir "$run" --overwrite
+
+# --- non-finite values ---
+python3 - "$work/init.safetensors" "$work/nan.safetensors" "$work/huge.safetensors" <<'PYTHON'
+import json, struct, sys
+raw = open(sys.argv[1], "rb").read(); n = struct.unpack("<Q", raw[:8])[0]
+header = json.loads(raw[8:8 + n]); body = bytearray(raw[8 + n:])
+start, end = header["encoder.encoder.10.weight"]["data_offsets"]
+nan = bytearray(body); nan[start:start + 4] = struct.pack("<f", float("nan"))
+open(sys.argv[2], "wb").write(raw[:8 + n] + bytes(nan))
+huge = bytearray(body); huge[start:end] = struct.pack("<f", 1e30) * ((end - start) // 4)
+open(sys.argv[3], "wb").write(raw[:8 + n] + bytes(huge))
+PYTHON
+check "evaluate a checkpoint with a NaN weight" 1 "not finite numbers" -- "$bin" evaluate --checkpoint "$work/nan.safetensors" --dataset synthetic
+check "encode with latent codes near 1e30 (scatter)" 0 "" -- "$bin" encode --checkpoint "$work/huge.safetensors" --dataset synthetic --limit 200 --output "$work/codes.csv"
+
 # --- flags ---
 check "--latent-dim 1000000000" 64 "--latent-dim must be between 1 and 4096" -- "$bin" train "${small[@]}" --latent-dim 1000000000
 check "--synthetic-size 4000000000" 64 "--synthetic-size must be between 1 and 1000000" -- "$bin" train --dataset synthetic --synthetic-size 4000000000
 check "--batch-size below --shards" 64 "--shards (24)" -- "$bin" train "${small[@]}" --batch-size 10
+check "bench --batch-sizes 99999999" 64 "images per rank fit" -- "$bin" bench --batch-sizes 99999999
+check "download --timeout inf" 64 "at most 86400" -- "$bin" download --timeout inf --data-dir "$work/dl.inf"
+check "--collective-timeout 1e300" 64 "at most 86400" -- "$bin" train "${small[@]}" --collective-timeout 1e300
+check "--out-dir ''" 64 "--out-dir must name a folder" -- "$bin" train "${small[@]}" --out-dir ""
 
 # --- checkpoints ---
 run="$work/run.resume"; "$bin" train "${small[@]}" --max-steps 3 --out-dir "$run" > /dev/null 2>&1
@@ -176,6 +230,25 @@ NP=2 "$root/launch/train" "${small[@]}" --epochs 50 --checkpoint-every 5 --out-d
 while [ ! -f "$run/checkpoints/last.safetensors" ]; do sleep 0.1; done
 date +%s.%N > "$run.signalled"; kill -TERM $launcher; wait $launcher; status=$?
 report "SIGTERM to launch/train" 130 "stopped by SIGTERM" $status "$(since "$run.signalled")" "$out"
+
+run="$work/run.term2"; out="$work/out.term2"
+NP=2 "$root/launch/train" "${small[@]}" --epochs 50 --checkpoint-every 5 --out-dir "$run" > "$out" 2>&1 & launcher=$!
+while [ ! -f "$run/checkpoints/last.safetensors" ]; do sleep 0.1; done
+date +%s.%N > "$run.signalled"; kill -TERM $launcher; sleep 0.05; kill -TERM $launcher; wait $launcher; status=$?
+report "two SIGTERMs 50 ms apart to launch/train (the state is still saved)" 130 "stopped by SIGTERM" $status "$(since "$run.signalled")" "$out"
+
+# --- ranks that disagree on their inputs ---
+if [ -d "$mini" ]; then
+  dir="$work/data.other"; mkdir -p "$dir"; cp "$mini"/* "$dir"/
+  python3 - "$dir/train-images-idx3-ubyte.gz" <<'PYTHON'
+import gzip, sys
+data = bytearray(gzip.open(sys.argv[1]).read()); data[5000] ^= 0xFF
+gzip.open(sys.argv[1], "wb").write(bytes(data))
+PYTHON
+  check "2 ranks on different copies of the training data (MPMD)" 1 "do not start from the same inputs" -- "${mpirun[@]}" \
+    -n 1 "$bin" train --data-dir "$mini" --no-download --val-size 1000 --max-steps 1 --out-dir "$work/run.mpmd" : \
+    -n 1 "$bin" train --data-dir "$dir" --no-download --val-size 1000 --max-steps 1 --out-dir "$work/run.mpmd"
+fi
 
 check "validation 10000 images, --collective-timeout 2, 2 ranks" 0 "ranks agree" -- "${mpirun[@]}" -n 2 "$bin" train --dataset synthetic --synthetic-size 12000 --val-size 10000 --batch-size 48 --epochs 1 --log-every 0 --collective-timeout 2 --out-dir "$work/run.val"
 

@@ -1,4 +1,5 @@
 import CZlib
+import DAECore
 import Foundation
 
 /// Reads a file front to back in chunks, inflating it on the fly when it is gzip (detected
@@ -11,10 +12,14 @@ enum ByteStream {
     /// Returns the total uncompressed length.
     @discardableResult
     static func read(path: String, consume: (Int, UnsafeRawBufferPointer) throws -> Void) throws -> Int {
-        guard let file = fopen(path, "rb") else {
-            throw FileManager.default.fileExists(atPath: path)
-                ? DataError.unreadable(path: path, reason: String(cString: strerror(errno)))
-                : DataError.missing(path: path, dataDir: (path as NSString).deletingLastPathComponent)
+        let descriptor: Int32
+        do { descriptor = try InputFile.open(path) } catch {
+            throw error.missing ? DataError.missing(path: path, dataDir: (path as NSString).deletingLastPathComponent)
+                                : DataError.unreadable(path: path, reason: error.reason)
+        }
+        guard let file = fdopen(descriptor, "rb") else {
+            close(descriptor)
+            throw DataError.unreadable(path: path, reason: String(cString: strerror(errno)))
         }
         defer { fclose(file) }
         var input = [UInt8](repeating: 0, count: chunkSize)
@@ -43,12 +48,14 @@ enum ByteStream {
         defer { inflateEnd(&stream) }
         var output = [UInt8](repeating: 0, count: chunkSize)
         var total = 0
-        var available = firstCount
+        // input[start..<available] is read from the file and not yet inflated.
+        var available = firstCount, start = 0
         while true {
-            // inflate until it has taken all of this input (or the stream ends), emitting full output chunks
+            // inflate until it has taken all of this input (or a member ends), emitting full output chunks
+            var memberEnded = false
             try input.withUnsafeMutableBufferPointer { inputBuffer in
-                stream.next_in = inputBuffer.baseAddress
-                stream.avail_in = UInt32(available)
+                stream.next_in = inputBuffer.baseAddress! + start
+                stream.avail_in = UInt32(available - start)
                 repeat {
                     let (status, produced): (Int32, Int) = output.withUnsafeMutableBufferPointer { outputBuffer in
                         stream.next_out = outputBuffer.baseAddress
@@ -64,13 +71,28 @@ enum ByteStream {
                         try output.withUnsafeBytes { try consume(total, UnsafeRawBufferPointer(rebasing: $0[0..<produced])) }
                         total += produced
                     }
-                    if status == Z_STREAM_END { available = -1; return }
+                    if status == Z_STREAM_END { memberEnded = true; return }
                 } while stream.avail_out == 0
             }
-            if available < 0 { break }  // the compressed stream ended
-            available = fread(&input, 1, chunkSize, file)
-            if available == 0 {
-                throw DataError.corruptGzip(path: path, reason: "the file ends before the compressed stream does (truncated download?)")
+            guard memberEnded else {
+                (available, start) = (fread(&input, 1, chunkSize, file), 0)
+                if available == 0 {
+                    throw DataError.corruptGzip(path: path, reason: "the file ends before the compressed stream does (truncated download?)")
+                }
+                continue
+            }
+            // A gzip file may hold several members, one after the other (`cat a.gz b.gz`): their
+            // contents follow each other. Anything else after a member is an error.
+            start = available - Int(stream.avail_in)
+            if available - start < 2 {
+                let left = Array(input[start..<available])
+                input.replaceSubrange(0..<left.count, with: left)
+                let more = input.withUnsafeMutableBytes { fread($0.baseAddress! + left.count, 1, chunkSize - left.count, file) }
+                (available, start) = (left.count + more, 0)
+            }
+            if available == start { break }  // the end of the file, after a whole member
+            guard available - start >= 2, input[start] == 0x1F, input[start + 1] == 0x8B, inflateReset(&stream) == Z_OK else {
+                throw DataError.corruptGzip(path: path, reason: "bytes follow the end of its compressed data that are not another gzip member")
             }
         }
         return total

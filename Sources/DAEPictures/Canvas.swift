@@ -86,4 +86,16 @@ public struct Canvas {
         "K": [5, 5, 6, 5, 5], "(": [1, 2, 2, 2, 1], ")": [4, 2, 2, 2, 4], ",": [0, 0, 0, 2, 4],
     ]
 
+
+    /// Where `value` falls on an axis of `span` pixels running from `low` to `high`: a pixel in
+    /// 0...span (values outside the range at its ends, all at the middle when the range is
+    /// empty), or nil for a value that is not a finite number. Any Double is safe: the one
+    /// conversion to Int every plot makes goes through here.
+    public static func position(_ value: Double, low: Double, high: Double, span: Int) -> Int? {
+        guard value.isFinite, low.isFinite, high.isFinite else { return nil }
+        let range = high - low
+        let fraction = range > 0 && range.isFinite ? (value - low) / range : 0.5
+        guard fraction.isFinite else { return nil }
+        return Int((Double(span) * min(1, max(0, fraction))).rounded(.down))
+    }
 }

@@ -12,7 +12,9 @@ extension Pictures {
         let low = values.min() ?? 0, high = max(values.max() ?? 1, low + 1e-12)
         func fractions(_ series: [Double]) -> [Double] {
             var counts = [Double](repeating: 0, count: bins)
-            for value in series where value.isFinite { counts[min(bins - 1, Int(Double(bins) * (value - low) / (high - low)))] += 1 }
+            for value in series {
+                if let bin = Canvas.position(value, low: low, high: high, span: bins) { counts[min(bins - 1, bin)] += 1 }
+            }
             return counts.map { $0 / Double(max(1, series.count)) }
         }
         let (a, b) = (fractions(first), fractions(second))
@@ -27,8 +29,7 @@ extension Pictures {
         }
         canvas.line(left, top, left, height - bottom, Canvas.black)
         canvas.line(left, height - bottom, width - right, height - bottom, Canvas.black)
-        if let marker, marker >= low, marker <= high {
-            let x = left + Int(Double(plotWidth) * (marker - low) / (high - low))
+        if let marker, marker >= low, marker <= high, let x = Canvas.position(marker, low: low, high: high, span: plotWidth).map({ left + $0 }) {
             canvas.line(x, top, x, height - bottom, Canvas.black, thickness: 2)
         }
         canvas.text(String(format: "%.4f", low), x: left - 20, y: height - bottom + 8)

@@ -27,16 +27,16 @@ public enum Pictures {
         let values = (train + validation).filter(\.isFinite)
         let low = values.min() ?? 0, high = max(values.max() ?? 1, low + 1e-9)
         let first = epochs.first ?? 1, last = max(epochs.last ?? 1, first + 1)
-        func point(_ epoch: Int, _ value: Double) -> (Int, Int) {
-            let x = left + Int(Double(width - left - right) * Double(epoch - first) / Double(last - first))
-            let y = top + Int(Double(height - top - bottom) * (high - value) / (high - low))
-            return (x, y)
+        func point(_ epoch: Int, _ value: Double) -> (Int, Int)? {
+            guard let x = Canvas.position(Double(epoch), low: Double(first), high: Double(last), span: width - left - right),
+                  let y = Canvas.position(value, low: low, high: high, span: height - top - bottom) else { return nil }
+            return (left + x, height - bottom - y)
         }
         canvas.line(left, top, left, height - bottom, Canvas.black)
         canvas.line(left, height - bottom, width - right, height - bottom, Canvas.black)
         for k in 0...4 {  // horizontal grid lines with their values
             let value = low + (high - low) * Double(k) / 4
-            let (_, y) = point(first, value)
+            guard let (_, y) = point(first, value) else { continue }
             canvas.line(left + 1, y, width - right, y, (230, 230, 230))
             canvas.text(String(format: "%.4f", value), x: 8, y: y - 5)
         }
@@ -45,11 +45,11 @@ public enum Pictures {
         canvas.text("EPOCH", x: width / 2 - 20, y: height - 22)
         for (series, color) in [(train, Canvas.palette[0]), (validation, Canvas.palette[1])] {
             for i in 1..<max(1, series.count) {
-                let (x0, y0) = point(epochs[i - 1], series[i - 1]), (x1, y1) = point(epochs[i], series[i])
+                guard let (x0, y0) = point(epochs[i - 1], series[i - 1]), let (x1, y1) = point(epochs[i], series[i]) else { continue }
                 canvas.line(x0, y0, x1, y1, color, thickness: 3)
             }
             for (epoch, value) in zip(epochs, series) {
-                let (x, y) = point(epoch, value)
+                guard let (x, y) = point(epoch, value) else { continue }
                 canvas.fill(x: x - 3, y: y - 3, width: 7, height: 7, color)
             }
         }
@@ -65,12 +65,13 @@ public enum Pictures {
     public static func latentScatter(points: [(Float, Float)], labels: [UInt8], axes: (String, String) = ("Z0", "Z1")) -> Data {
         let size = 640, margin = 30
         var canvas = Canvas(width: size, height: size)
-        let xs = points.map(\.0), ys = points.map(\.1)
-        let (minX, maxX) = (xs.min() ?? 0, max(xs.max() ?? 1, (xs.min() ?? 0) + 1e-6))
-        let (minY, maxY) = (ys.min() ?? 0, max(ys.max() ?? 1, (ys.min() ?? 0) + 1e-6))
+        // Codes that are not finite numbers (a diverged model) are left out, never converted.
+        let xs = points.map { Double($0.0) }.filter(\.isFinite), ys = points.map { Double($0.1) }.filter(\.isFinite)
+        let (minX, maxX) = (xs.min() ?? 0, xs.max() ?? 1), (minY, maxY) = (ys.min() ?? 0, ys.max() ?? 1)
         for ((x, y), label) in zip(points, labels) {
-            let px = margin + Int(Float(size - 2 * margin) * (x - minX) / (maxX - minX))
-            let py = size - margin - Int(Float(size - 2 * margin) * (y - minY) / (maxY - minY))
+            guard let dx = Canvas.position(Double(x), low: minX, high: maxX, span: size - 2 * margin),
+                  let dy = Canvas.position(Double(y), low: minY, high: maxY, span: size - 2 * margin) else { continue }
+            let px = margin + dx, py = size - margin - dy
             canvas.fill(x: px - 1, y: py - 1, width: 3, height: 3, Canvas.palette[Int(label) % 10])
         }
         for digit in 0..<10 {

@@ -65,12 +65,17 @@ final class Checkpointer {
     func resume(path: String, allowConfigChange: Bool, stepsPerEpoch: Int) throws -> (TrainingPosition, EarlyStopping) {
         var length = [Int64](repeating: -1, count: 1)
         var bytes = Data()
-        if communicator.rank == 0, let data = FileManager.default.contents(atPath: path) {
-            bytes = data
-            length[0] = Int64(data.count)
+        var refusal = "rank 0 could not read it"
+        if communicator.rank == 0 {
+            // The model, Adam's two moments and the BatchNorm state, plus the largest header a reader takes.
+            let largest = 4 * (3 * model.parameters.count + model.batchNormState.values.count) + 2 * SafeTensors.maxHeaderBytes
+            do {
+                bytes = try InputFile.read(path, limit: largest)
+                length[0] = Int64(bytes.count)
+            } catch { refusal = error.reason }
         }
         try length.withUnsafeMutableBytes { try communicator.broadcast($0, root: 0) }
-        guard length[0] >= 0 else { throw TrainingError.badCheckpoint(path: path, reason: "no such file (rank 0 could not read it)") }
+        guard length[0] >= 0 else { throw TrainingError.badCheckpoint(path: path, reason: refusal) }
         if communicator.rank != 0 { bytes = Data(count: Int(length[0])) }
         try bytes.withUnsafeMutableBytes { try communicator.broadcast($0, root: 0) }
         let file = try SafeTensors(data: bytes, source: path)

@@ -19,8 +19,17 @@ public final class RunDirectoryLock {
 
     public init(directory: String) throws {
         path = (directory as NSString).appendingPathComponent(".lock")
-        descriptor = open(path, O_RDWR | O_CREAT, 0o644)
-        guard descriptor >= 0 else { throw TrainingError.cannotWrite(path: path, reason: String(cString: strerror(errno))) }
+        // Not through a link (it would truncate the link's target), and never blocking on a FIFO.
+        descriptor = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            let reason = errno == ELOOP ? "is a symbolic link; the lock file must be a plain file (remove the link)" : String(cString: strerror(errno))
+            throw TrainingError.cannotWrite(path: path, reason: reason)
+        }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
+            close(descriptor)
+            throw TrainingError.cannotWrite(path: path, reason: "is not a plain file (remove it)")
+        }
         let recorded = Self.contents(descriptor)
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             close(descriptor)

@@ -33,7 +33,9 @@ public final class RunReporter: RunObserver {
     /// `progressBar`: draw the in-place progress bar. Pass true only when stdout is a terminal a
     /// person watches; under mpirun a rank's stdout is a pseudo-terminal even when the job's
     /// output goes to a file, where the bar's carriage returns would garble the log.
-    public init(config: TrainingConfig, outDir: String, worldSize: Int, progressBar: Bool) throws {
+    /// `continuing`: this run resumes the run in `outDir`, or was told to replace it
+    /// (`--overwrite`); otherwise a folder that holds a run's checkpoints is refused.
+    public init(config: TrainingConfig, outDir: String, worldSize: Int, progressBar: Bool, continuing: Bool) throws {
         self.outDir = outDir
         self.interactive = progressBar
         self.worldSize = worldSize
@@ -43,6 +45,12 @@ public final class RunReporter: RunObserver {
             }
         }
         lock = try RunDirectoryLock(directory: outDir)
+        let checkpoints = ["checkpoints/last.safetensors", "checkpoints/best.safetensors"]
+            .filter { FileManager.default.fileExists(atPath: (outDir as NSString).appendingPathComponent($0)) }
+        if !continuing && !checkpoints.isEmpty {
+            lock.release()
+            throw TrainingError.runDirectoryHoldsARun(directory: outDir, files: checkpoints)
+        }
         if let holder = lock.previousHolder {
             print("dae-dist: \(outDir) was last used by \(holder), which did not end cleanly; taking it over")
         }

@@ -59,6 +59,11 @@ public final class Trainer {
                                 digits: config.digits)
         let plan = try ShardPlan(trainCount: splits.trainCount, shards: config.shards, globalBatch: config.globalBatch, worldSize: communicator.size)
         self.config = config.lengthened(stepsPerEpoch: plan.stepsPerEpoch)
+        let localBatch = plan.localBatch(rank: communicator.rank, worldSize: communicator.size)
+        if let refusal = MemoryBudget.refusal(batch: localBatch, of: .standard(latentDim: config.latentDim), ranksOnNode: communicator.node.ranks,
+                                              what: "--batch-size \(config.globalBatch)") {
+            throw TrainingError.batchTooLarge(reason: refusal)
+        }
         batches = try TrainingBatches(splits: splits, plan: plan, config: config, communicator: communicator)
         timedCommunicator = TimedCommunicator(communicator)
         // Room for one evaluation run at least, so validation batches the same at any world size.

@@ -51,6 +51,7 @@ struct Bench: ParsableCommand {
 
     func validate() throws {
         guard batchSizes.allSatisfy({ $0 > 1 }) else { throw ValidationError("--batch-sizes must all be at least 2 (BatchNorm needs two values per channel).") }
+        for batch in batchSizes { try Bounds.batch(batch, latentDim: latent.latentDim, "--batch-sizes") }
         guard threads.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--threads must all be at least 1.") }
         guard repeats >= 1, steps >= 1, warmup >= 0 else { throw ValidationError("--repeats and --steps must be at least 1, --warmup at least 0.") }
         if let reason = precision.unavailableReason { throw ValidationError(reason + ".") }

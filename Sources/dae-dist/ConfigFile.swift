@@ -1,3 +1,4 @@
+import DAECore
 import Foundation
 
 /// `--config <file.json>`: flag values from a JSON object, overridden by flags given on the
@@ -31,11 +32,16 @@ struct ConfigFile {
             path = arguments[index + 1]
             rest.removeSubrange(index...(index + 1))
         }
-        guard let data = FileManager.default.contents(atPath: path) else { throw Failure(message: "--config: \(path): no such file.") }
+        let data: Data
+        do { data = try InputFile.read(path, limit: 16 << 20) } catch { throw Failure(message: "--config: \(error).") }
         guard var object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw Failure(message: "--config: \(path) is not a JSON object of flag values.")
         }
-        if let inner = object["config"] as? [String: Any] { object = inner }
+        if let inner = object["config"] as? [String: Any] {
+            // A run's config.json: replayed as a new run, not into the recorded run's folder.
+            object = inner
+            object["out_dir"] = nil
+        }
         var flags: [String] = []
         var origins: [(flag: String, key: String)] = []
         for key in object.keys.sorted() {

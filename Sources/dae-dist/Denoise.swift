@@ -49,7 +49,9 @@ struct Denoise: ParsableCommand {
     }
 
     private func readInput() throws -> Digits {
-        guard let data = FileManager.default.contents(atPath: input) else { throw ValidationFailure(message: "\(input): no such file.") }
+        // An IDX file of 1.3 million images at most; a PNG digit is far smaller.
+        let data: Data
+        do { data = try InputFile.read(input, limit: 1 << 30) } catch { throw ValidationFailure(message: "\(error).") }
         if data.starts(with: [0x89, 0x50, 0x4E, 0x47]) {
             let image: PNGDecoder.Image
             do { image = try PNGDecoder.decode(data) } catch { throw ValidationFailure(message: "\(input): \(error)") }
@@ -60,6 +62,7 @@ struct Denoise: ParsableCommand {
         }
         do {
             let records = try IDXReader.read(path: input, kind: .images)
+            guard records.fileCount > 0 else { throw ValidationFailure(message: "\(input): holds no images (an IDX file of 0 images); nothing to denoise.") }
             return Digits(pixels: records.bytes, labels: [UInt8](repeating: 0, count: records.fileCount), sampleIndices: Array(0..<records.fileCount))
         } catch let error as DataError {
             throw ValidationFailure(error)

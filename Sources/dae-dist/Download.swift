@@ -16,7 +16,7 @@ struct Download: ParsableCommand {
     var timeout: Double = 60
 
     func validate() throws {
-        guard timeout > 0 else { throw ValidationError("--timeout must be positive.") }
+        try Bounds.seconds(timeout, "--timeout")
     }
 
     func run() throws {

@@ -29,6 +29,9 @@ struct Evaluate: ParsableCommand {
             for factor in [0, 0.1, 0.3, 0.5] where factor > 0 || perImageClean.isEmpty {
                 let (mse, perImage) = Evaluation.meanSquaredError(model: autoencoder, digits: digits, noise: generator, factor: Float(factor),
                                                                   noiseEpoch: NoiseGenerator.testEpoch)
+                guard mse.isFinite else {
+                    throw ValidationFailure(message: "\(model.checkpoint): the model's reconstructions are not finite numbers (mean squared error \(mse)); its weights overflow on these images.")
+                }
                 if factor == 0 { perImageClean = perImage }
                 levels.append(["noise": factor == 0 ? "none" : corruption.rawValue, "noise_factor": factor, "mse": mse,
                                "psnr": Evaluation.psnr(mse)] as KeyValuePairs<String, Any?>)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import DAECore
 import DAETraining
 
@@ -8,7 +9,7 @@ struct CollectiveOptions: ParsableArguments {
     var collectiveTimeout: Double = 300
 
     func validate() throws {
-        guard collectiveTimeout > 0, collectiveTimeout.isFinite else { throw ValidationError("--collective-timeout must be a positive number of seconds.") }
+        try Bounds.seconds(collectiveTimeout, "--collective-timeout")
     }
 }
 
@@ -21,6 +22,26 @@ struct LatentOptions: ParsableArguments {
         // The checkpoint reader's bound too, so what one command writes the others read.
         guard (1...Architecture.maxLatentDim).contains(latentDim) else {
             throw ValidationError("--latent-dim must be between 1 and \(Architecture.maxLatentDim) (got \(latentDim)).")
+        }
+    }
+}
+
+/// Bounds on sizes and durations that come from flags, checked before anything is allocated or
+/// waited for: one wording, the bound and why.
+enum Bounds {
+    /// A day: no single wait (a mirror's answer, a collective) is meant to be longer.
+    static let longestWait = 86_400.0
+
+    static func seconds(_ value: Double, _ flag: String) throws {
+        guard value > 0, value <= longestWait else {
+            throw ValidationError("\(flag) must be a number of seconds above 0 and at most \(Int(longestWait)) (a day); got \(value).")
+        }
+    }
+
+    /// A batch of `batch` images in one process must fit in half this machine's memory (`MemoryBudget`).
+    static func batch(_ batch: Int, latentDim: Int, _ flag: String) throws {
+        if let refusal = MemoryBudget.refusal(batch: batch, of: .standard(latentDim: latentDim), what: "\(flag) \(batch)") {
+            throw ValidationError(refusal + ".")
         }
     }
 }

@@ -22,6 +22,8 @@ struct Train: ParsableCommand {
     @Flag(name: .customLong("allow-config-change"),
           help: ArgumentHelp("With --resume: continue even though a setting that shapes the trajectory (\(RunSetting.trajectoryFlags)) differs from the saved run's."))
     var allowConfigChange = false
+    @Flag(help: "Start a new run in an --out-dir that holds another run's checkpoints, replacing them (without it, such a folder is refused).")
+    var overwrite = false
     @Option(name: .customLong("run-name"), help: "Name of the run (part of the default --out-dir).")
     var runName = "dae"
     @Option(name: .setting(RunSetting.outDir), help: .setting(RunSetting.outDir))
@@ -33,6 +35,8 @@ struct Train: ParsableCommand {
         if resume == "auto" && outDir == nil {
             throw ValidationError("--resume auto needs --out-dir: the folder of the run to continue.")
         }
+        if let outDir, outDir.isEmpty { throw ValidationError("--out-dir must name a folder (got an empty path).") }
+        if overwrite && resume != nil { throw ValidationError("--overwrite starts a new run; it cannot be combined with --resume.") }
         guard !runName.isEmpty, !runName.contains("/") else { throw ValidationError("--run-name must be a non-empty name without '/'.") }
     }
 
@@ -47,13 +51,15 @@ struct Train: ParsableCommand {
             let outDir = self.outDir ?? Train.defaultOutDir(runName: runName)
             let resumePath = resume.map { $0 == "auto" ? (outDir as NSString).appendingPathComponent("checkpoints/last.safetensors") : $0 }
             // Before any data is read or downloaded; rank 0 reads the checkpoint for all ranks.
-            if rank == 0, let resumePath, !FileManager.default.isReadableFile(atPath: resumePath) {
-                throw TrainingError.badCheckpoint(path: resumePath, reason: "no such file (rank 0 could not read it)")
+            if rank == 0, let resumePath {
+                do { try InputFile.check(resumePath) } catch { throw TrainingError.badCheckpoint(path: resumePath, reason: error.reason) }
             }
             let source = data.source(seed: training.seed)
             try DataPreparation.prepare(source, download: download, downloader: MNISTDownloader(mirrors: mirrors.list), communicator: communicator,
                                         describe: userMessage)
-            let trainer = try Trainer(config: training.config(dataset: source, threads: threads, outDir: outDir), communicator: communicator)
+            let runConfig = training.config(dataset: source, threads: threads, outDir: outDir)
+            try InputAgreement.check(runConfig, communicator: communicator)
+            let trainer = try Trainer(config: runConfig, communicator: communicator)
             let config = trainer.config  // as lengthened for a small training set (--min-steps)
             if rank == 0 {
                 print("dae-dist: \(communicator.size) rank(s), \(trainer.splits.trainCount) training images in \(config.shards) shards, "
@@ -84,7 +90,8 @@ struct Train: ParsableCommand {
             // Before the run directory appears: whoever sees metrics.jsonl may already signal.
             StopSignal.install()
             let observer: RunObserver = rank == 0 ? try RunReporter(config: config, outDir: outDir, worldSize: communicator.size,
-                                                                    progressBar: isatty(1) != 0 && !Communicators.launchedByMPI)
+                                                                    progressBar: isatty(1) != 0 && !Communicators.launchedByMPI,
+                                                                    continuing: resumePath != nil || overwrite)
                                                   : QuietRun(outDir: outDir)
             observer.say("dae-dist: writing to \(outDir)")
             let outcome = try trainer.run(observer: observer) { log in

@@ -20,7 +20,7 @@ final class TrainerTests: XCTestCase {
     }
 
     private func reporter(_ trainer: Trainer) throws -> RunReporter {
-        try RunReporter(config: trainer.config, outDir: trainer.config.outDir!, worldSize: 1, progressBar: false)
+        try RunReporter(config: trainer.config, outDir: trainer.config.outDir!, worldSize: 1, progressBar: false, continuing: true)
     }
 
     func testARunWritesItsFilesAndAResumedRunEndsBitIdentical() throws {

@@ -103,11 +103,12 @@ final class TrainStopAndResumeTests: XCTestCase {
         first.waitUntilExit()
         let leftover = out + "/checkpoints/.last.safetensors.tmp-999999"
         XCTAssertTrue(FileManager.default.createFile(atPath: leftover, contents: Data([1, 2, 3])))
-        let third = try runDirect(["train"] + small + ["--max-steps", "1", "--out-dir", out])
+        // The killed run may have saved checkpoints: a new run replaces them only when told to.
+        let third = try runDirect(["train"] + small + ["--max-steps", "1", "--out-dir", out, "--overwrite"])
         XCTAssertEqual(third.status, 0, third.output)
         XCTAssertTrue(third.output.contains("did not end cleanly; taking it over"), third.output)
         XCTAssertFalse(FileManager.default.fileExists(atPath: leftover), "a killed write's temporary file is removed")
-        let again = try runDirect(["train"] + small + ["--max-steps", "1", "--out-dir", out])
+        let again = try runDirect(["train"] + small + ["--max-steps", "1", "--out-dir", out, "--overwrite"])
         XCTAssertEqual(again.status, 0, again.output)
         XCTAssertFalse(again.output.contains("taking it over"), "a run that ended cleanly leaves nothing to take over: \(again.output)")
     }

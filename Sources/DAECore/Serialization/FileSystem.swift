@@ -8,9 +8,12 @@ private let systemWrite = Darwin.write
 #endif
 
 /// Writes a file so that readers see the old content or the new, never a part: a temporary
-/// file in the same folder, fsync, rename, fsync of the folder.
+/// file in the same folder, fsync, rename, fsync of the folder. A symbolic link at `path` is
+/// written through, to its target, as the shell's `>` does; a folder, device, FIFO or socket
+/// there is refused, never replaced.
 public enum AtomicFile {
-    public static func write(_ data: Data, to path: String) throws {
+    public static func write(_ data: Data, to givenPath: String) throws {
+        let path = try target(of: givenPath)
         let directory = (path as NSString).deletingLastPathComponent
         let temporary = (directory.isEmpty ? "." : directory) + "/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
@@ -33,6 +36,32 @@ public enum AtomicFile {
         }
         let dirfd = open(directory.isEmpty ? "." : directory, O_RDONLY)
         if dirfd >= 0 { fsync(dirfd); close(dirfd) }
+    }
+
+    /// The file a write to `path` replaces: `path`, or where its links lead; refused when that
+    /// is something other than a regular file (or nothing yet).
+    static func target(of path: String) throws -> String {
+        func refuse(_ why: String) -> AtomicFileError { AtomicFileError(path: path, reason: why) }
+        guard !path.isEmpty else { throw refuse("an empty path") }
+        var resolved = path
+        for _ in 0..<40 {  // the kernel's own bound on links in a path
+            var status = stat()
+            guard lstat(resolved, &status) == 0 else { return resolved }  // nothing there yet: a new file
+            switch status.st_mode & S_IFMT {
+            case S_IFREG: return resolved
+            case S_IFLNK:
+                var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+                let count = readlink(resolved, &buffer, buffer.count - 1)
+                guard count > 0 else { throw refuse("its link cannot be read (\(String(cString: strerror(errno))))") }
+                let link = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                resolved = link.hasPrefix("/") ? link : ((resolved as NSString).deletingLastPathComponent as NSString).appendingPathComponent(link)
+            case S_IFDIR: throw refuse("is a folder")
+            case S_IFCHR, S_IFBLK: throw refuse("is a device, not a file")
+            case S_IFIFO: throw refuse("is a named pipe (FIFO), not a file")
+            default: throw refuse("is not a regular file")
+            }
+        }
+        throw refuse("its symbolic links form a loop")
     }
 }
 

@@ -63,7 +63,7 @@ extension ModelCheckpoint {
             }
             let model = Autoencoder(architecture: recorded, maxBatch: maxBatch)
             try load(model, from: file)
-            return model
+            return try finite(model, path: path)
         }
         // The latent size is the one the table leaves free: read it from the latent layer's weight.
         let latentLayer = Architecture.standard(latentDim: 1).latentLayer
@@ -74,6 +74,21 @@ extension ModelCheckpoint {
         }
         let model = Autoencoder(latentDim: entry.shape[0], maxBatch: maxBatch)
         try load(model, from: file)
+        return try finite(model, path: path)
+    }
+
+    /// `model`, when every weight and statistic it loaded is a finite number: a model with NaN
+    /// or infinite values (a diverged run's) gives no meaningful output, so it is refused.
+    private static func finite(_ model: Autoencoder, path: String) throws -> Autoencoder {
+        for (name, layout, buffer) in [("weights", model.parameters.layout, model.parameters.values),
+                                       ("BatchNorm statistics", model.batchNormState.layout, model.batchNormState.values)] {
+            for (spec, start) in zip(layout.specs, layout.offsets) {
+                if let bad = (start..<(start + spec.count)).first(where: { !buffer[$0].isFinite }) {
+                    throw SafeTensorsError.corrupt(path: path, reason: "its \(name) hold values that are not finite numbers (\(buffer[bad]) in \(spec.name)): "
+                        + "the run that wrote it diverged; use an earlier checkpoint, or train again with a lower --lr")
+                }
+            }
+        }
         return model
     }
 }

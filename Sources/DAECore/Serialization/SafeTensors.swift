@@ -41,7 +41,9 @@ public struct SafeTensors {
     public static let maxHeaderBytes = 16 << 20
 
     public static func read(path: String) throws -> SafeTensors {
-        guard FileManager.default.fileExists(atPath: path) else { throw SafeTensorsError.missing(path: path) }
+        do { try InputFile.check(path) } catch {
+            throw error.missing ? SafeTensorsError.missing(path: path) : SafeTensorsError.unreadable(path: path, reason: error.reason)
+        }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe) } catch {
             throw SafeTensorsError.unreadable(path: path, reason: error.localizedDescription)
