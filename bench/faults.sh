@@ -146,6 +146,12 @@ check "bench --batch-sizes 99999999" 64 "images per rank fit" -- "$bin" bench --
 check "download --timeout inf" 64 "at most 86400" -- "$bin" download --timeout inf --data-dir "$work/dl.inf"
 check "--collective-timeout 1e300" 64 "at most 86400" -- "$bin" train "${small[@]}" --collective-timeout 1e300
 check "--out-dir ''" 64 "--out-dir must name a folder" -- "$bin" train "${small[@]}" --out-dir ""
+check "download --mirror file:///tmp" 64 "must be an http:// or https:// URL" -- "$bin" download --mirror file:///tmp --data-dir "$work/dl.file"
+echo '{"": 1}' > "$work/empty-key.json"
+check "--config with the key \"\"" 64 "is not a flag name" -- "$bin" train --config "$work/empty-key.json"
+printf '\xff\xd8\xff\xe0JFIF' > "$work/photo.png"; head -c 9 "$root/docs/manifold.png" > "$work/cut.png"
+check "denoise a JPEG named .png" 1 "is a JPEG image" -- "$bin" denoise --checkpoint "$work/init.safetensors" --input "$work/photo.png" --output "$work/o.png"
+check "denoise a PNG cut to 9 bytes" 1 "no IHDR chunk" -- "$bin" denoise --checkpoint "$work/init.safetensors" --input "$work/cut.png" --output "$work/o.png"
 
 # --- checkpoints ---
 run="$work/run.resume"; "$bin" train "${small[@]}" --max-steps 3 --out-dir "$run" > /dev/null 2>&1

@@ -42,6 +42,7 @@ public enum PNGDecoder {
             }
             offset += 12 + length
         }
+        guard colorType >= 0 else { throw Failure.invalid("no IHDR chunk: the file is cut short, or not a PNG image") }
         let channels: Int
         switch colorType {
         case 0: channels = 1

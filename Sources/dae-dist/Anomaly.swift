@@ -42,6 +42,8 @@ struct Anomaly: ParsableCommand {
         let anomalous = test.labels.map { !normal.contains(Int($0)) }
         let validation: Digits
         do { validation = try model.splits(of: data.data, valSize: valSize, digits: normal).loadValidation() } catch let error as DataError {
+            // Here the digits are --normal-digits (or the checkpoint's), not train's --digits.
+            if case .invalidSetting(.digits, let reason) = error { throw ValidationFailure(message: "--normal-digits: \(reason)") }
             throw ValidationFailure(error)
         }
         let threshold = Detection.percentile(score.scores(model: autoencoder, digits: validation), Self.thresholdPercentile)

@@ -45,6 +45,9 @@ struct ConfigFile {
         var flags: [String] = []
         var origins: [(flag: String, key: String)] = []
         for key in object.keys.sorted() {
+            guard !key.isEmpty, key.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "_" || $0 == "-" }), key.first?.isLetter == true else {
+                throw Failure(message: "--config: \(path): \"\(key.prefix(40))\" is not a flag name (lower-case words joined by - or _, as in \"batch_size\").")
+            }
             let name = "--" + key.replacingOccurrences(of: "_", with: "-")
             let produced: [String]
             switch object[key] {

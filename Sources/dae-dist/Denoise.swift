@@ -52,6 +52,12 @@ struct Denoise: ParsableCommand {
         // An IDX file of 1.3 million images at most; a PNG digit is far smaller.
         let data: Data
         do { data = try InputFile.read(input, limit: 1 << 30) } catch { throw ValidationFailure(message: "\(error).") }
+        if data.starts(with: [0xFF, 0xD8, 0xFF]) {
+            throw ValidationFailure(message: "\(input): is a JPEG image; give a \(Architecture.imageSide) x \(Architecture.imageSide) PNG digit or an IDX image file.")
+        }
+        if data.starts(with: [0, 0, 0x08, 0x01]) {
+            throw ValidationFailure(message: "\(input): is an IDX label file (magic 2049); give the images file (train-images / t10k-images) or a PNG digit.")
+        }
         if data.starts(with: [0x89, 0x50, 0x4E, 0x47]) {
             let image: PNGDecoder.Image
             do { image = try PNGDecoder.decode(data) } catch { throw ValidationFailure(message: "\(input): \(error)") }

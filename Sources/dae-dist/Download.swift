@@ -37,4 +37,10 @@ struct MirrorOptions: ParsableArguments {
 
     /// The mirrors to try, in order.
     var list: [String] { mirrors.isEmpty ? MNISTDownloader.defaultMirrors : mirrors }
+
+    func validate() throws {
+        for mirror in mirrors where !(mirror.hasPrefix("http://") || mirror.hasPrefix("https://")) {
+            throw ValidationError("--mirror must be an http:// or https:// URL (got '\(mirror)'); for files already on disk, copy them into --data-dir.")
+        }
+    }
 }
