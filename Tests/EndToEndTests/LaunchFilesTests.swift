@@ -52,7 +52,7 @@ final class LaunchFilesTests: XCTestCase {
     }
 
     func testScriptsParseAndNoPrivateKeyIsCommitted() throws {
-        for script in ["launch/train", "launch/test", "launch/compose-test", "launch/install-deps", "launch/python-env", "launch/slurm.sbatch", "launch/docker/entrypoint", ".ci/run", "bench/scaling.sh", "bench/learning_quality.sh", "bench/one_class.sh", "bench/faults.sh"] {
+        for script in ["launch/train", "launch/test", "launch/compose-test", "launch/install-deps", "launch/python-env", "launch/slurm.sbatch", "launch/slurm-test", "launch/docker/entrypoint", ".ci/run", "bench/scaling.sh", "bench/learning_quality.sh", "bench/one_class.sh", "bench/faults.sh"] {
             let checked = try run(["bash", "-n", script])
             XCTAssertEqual(checked.status, 0, "\(script): \(checked.output)")
         }
