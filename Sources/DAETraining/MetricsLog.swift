@@ -15,9 +15,8 @@ public final class MetricsLog {
         // (whose open would wait for a reader), a socket or a folder is refused.
         var status = stat()
         if stat(path, &status) == 0 {
-            let kind = status.st_mode & S_IFMT
-            guard kind == S_IFREG || kind == S_IFCHR else {
-                throw TrainingError.cannotWrite(path: path, reason: kind == S_IFIFO ? "is a named pipe (FIFO), not a file" : "is not a file")
+            if status.st_mode & S_IFMT != S_IFCHR, let kind = FileKind.notAFile(status.st_mode) {
+                throw TrainingError.cannotWrite(path: path, reason: kind)
             }
         } else {
             _ = FileManager.default.createFile(atPath: path, contents: nil)

@@ -19,13 +19,12 @@ public final class RunReporter: RunObserver {
     /// Whether the progress bar is on screen (it is cleared before any other line).
     private var barShown = false
 
-    public var checkpointsDir: String { (outDir as NSString).appendingPathComponent("checkpoints") }
-    public var bestPath: String { (checkpointsDir as NSString).appendingPathComponent("best.safetensors") }
+    public var bestPath: String { RunReporter.bestPath(in: outDir) }
     public var lastPath: String { RunReporter.lastPath(in: outDir) }
-    /// `<run folder>/checkpoints/last.safetensors`: where a run saves its training state.
-    public static func lastPath(in outDir: String) -> String {
-        (outDir as NSString).appendingPathComponent("checkpoints/last.safetensors")
-    }
+    /// `<run folder>/checkpoints`, and in it the best model and the training state to resume from.
+    public static func checkpointsDir(in outDir: String) -> String { (outDir as NSString).appendingPathComponent("checkpoints") }
+    public static func bestPath(in outDir: String) -> String { (checkpointsDir(in: outDir) as NSString).appendingPathComponent("best.safetensors") }
+    public static func lastPath(in outDir: String) -> String { (checkpointsDir(in: outDir) as NSString).appendingPathComponent("last.safetensors") }
     public var elapsed: Double { Clock.seconds() - start }
 
     public static let version = "0.1.0"
@@ -39,14 +38,13 @@ public final class RunReporter: RunObserver {
         self.outDir = outDir
         self.interactive = progressBar
         self.worldSize = worldSize
-        for directory in [outDir, (outDir as NSString).appendingPathComponent("checkpoints"), (outDir as NSString).appendingPathComponent("samples")] {
+        for directory in [outDir, RunReporter.checkpointsDir(in: outDir), (outDir as NSString).appendingPathComponent("samples")] {
             do { try Directories.create(directory) } catch let error as DirectoryError {
                 throw TrainingError.cannotWrite(path: directory, reason: "cannot create this folder (\(error.reason))")
             }
         }
         lock = try RunDirectoryLock(directory: outDir)
-        let checkpoints = ["checkpoints/last.safetensors", "checkpoints/best.safetensors"]
-            .filter { FileManager.default.fileExists(atPath: (outDir as NSString).appendingPathComponent($0)) }
+        let checkpoints = [RunReporter.lastPath(in: outDir), RunReporter.bestPath(in: outDir)].filter { FileManager.default.fileExists(atPath: $0) }
         if !continuing && !checkpoints.isEmpty {
             lock.release()
             throw TrainingError.runDirectoryHoldsARun(directory: outDir, files: checkpoints)

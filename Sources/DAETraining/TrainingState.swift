@@ -69,11 +69,10 @@ public enum TrainingState {
         guard let latent = file.metadata["latent_dim"].flatMap(Int.init), latent == model.latentDim else {
             throw fail("it was written with --latent-dim \(file.metadata["latent_dim"] ?? "?"), this run uses \(model.latentDim)")
         }
-        // States written before the architecture was recorded hold the standard model.
-        let recorded: Architecture?
-        do { recorded = try Architecture(metadata: file.metadata) } catch { throw fail("its recorded architecture cannot be built: \(error)") }
-        guard (recorded ?? .standard(latentDim: latent)) == model.architecture else {
-            throw fail("it holds another architecture (\(recorded?.metadata[Architecture.encoderKey] ?? "?") / \(recorded?.metadata[Architecture.decoderKey] ?? "?")) than this run's")
+        let saved: Architecture
+        do { saved = try ModelCheckpoint.architecture(of: file) } catch { throw fail("\(error)") }
+        guard saved == model.architecture else {
+            throw fail("it holds another architecture (\(saved.metadata[Architecture.encoderKey] ?? "?") / \(saved.metadata[Architecture.decoderKey] ?? "?")) than this run's")
         }
         // Counters past 2^40 (a trillion steps) are not from a real run, and arithmetic on
         // values near Int.max would trap: refused, like any other invalid value.

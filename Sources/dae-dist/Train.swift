@@ -49,7 +49,7 @@ struct Train: ParsableCommand {
         }
         do {
             let outDir = self.outDir ?? Train.defaultOutDir(runName: runName)
-            let resumePath = resume.map { $0 == "auto" ? (outDir as NSString).appendingPathComponent("checkpoints/last.safetensors") : $0 }
+            let resumePath = resume.map { $0 == "auto" ? RunReporter.lastPath(in: outDir) : $0 }
             // Before any data is read or downloaded; rank 0 reads the checkpoint for all ranks.
             if rank == 0, let resumePath {
                 do { try InputFile.check(resumePath) } catch { throw TrainingError.badCheckpoint(path: resumePath, reason: error.reason) }

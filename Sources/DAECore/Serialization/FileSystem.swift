@@ -55,13 +55,26 @@ public enum AtomicFile {
                 guard count > 0 else { throw refuse("its link cannot be read (\(String(cString: strerror(errno))))") }
                 let link = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
                 resolved = link.hasPrefix("/") ? link : ((resolved as NSString).deletingLastPathComponent as NSString).appendingPathComponent(link)
-            case S_IFDIR: throw refuse("is a folder")
-            case S_IFCHR, S_IFBLK: throw refuse("is a device, not a file")
-            case S_IFIFO: throw refuse("is a named pipe (FIFO), not a file")
-            default: throw refuse("is not a regular file")
+            default: throw refuse(FileKind.notAFile(status.st_mode) ?? "is not a regular file")
             }
         }
         throw refuse("its symbolic links form a loop")
+    }
+}
+
+/// What a path is when it is not a regular file, in the words every message uses (nil for a
+/// regular file): for reading (`InputFile`) and writing (`AtomicFile`, the metrics log).
+public enum FileKind {
+    public static func notAFile(_ mode: mode_t) -> String? {
+        switch mode & S_IFMT {
+        case S_IFREG: return nil
+        case S_IFDIR: return "is a folder, not a file"
+        case S_IFIFO: return "is a named pipe (FIFO), not a file"
+        case S_IFCHR, S_IFBLK: return "is a device, not a file"
+        case S_IFSOCK: return "is a socket, not a file"
+        case S_IFLNK: return "is a symbolic link"
+        default: return "is not a regular file"
+        }
     }
 }
 

@@ -75,16 +75,7 @@ public enum InputFile {
     }
 
     private static func requireRegular(_ path: String, mode: mode_t) throws(Refusal) {
-        let kind: String
-        switch mode & S_IFMT {
-        case S_IFREG: return
-        case S_IFDIR: kind = "is a folder, not a file; give the path of a file in it"
-        case S_IFIFO: kind = "is a named pipe (FIFO), not a file: reading it could wait forever"
-        case S_IFCHR, S_IFBLK: kind = "is a device, not a file"
-        case S_IFSOCK: kind = "is a socket, not a file"
-        default: kind = "is not a regular file"
-        }
-        throw Refusal(path: path, reason: kind, missing: false)
+        if let kind = FileKind.notAFile(mode) { throw Refusal(path: path, reason: kind, missing: false) }
     }
 
     private static func refusal(_ path: String, errno error: Int32) -> Refusal {

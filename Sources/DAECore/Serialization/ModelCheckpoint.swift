@@ -49,10 +49,18 @@ public enum ModelCheckpoint {
 }
 
 extension ModelCheckpoint {
-    /// A model (evaluation use) from a checkpoint file: the architecture its metadata records,
-    /// or, for files that record none, the standard one with the latent size of its weights.
+    /// A model (evaluation use) from a checkpoint file, of the architecture it holds.
     public static func loadModel(path: String, maxBatch: Int) throws -> Autoencoder {
         let file = try SafeTensors.read(path: path)
+        let model = Autoencoder(architecture: try architecture(of: file), maxBatch: maxBatch)
+        try load(model, from: file)
+        return try finite(model, path: path)
+    }
+
+    /// The architecture `file` holds: the one its metadata records, or, for files that record
+    /// none (written before it was recorded), the standard one with the latent size of its weights.
+    public static func architecture(of file: SafeTensors) throws -> Architecture {
+        let path = file.source
         let recorded: Architecture?
         do { recorded = try Architecture(metadata: file.metadata) } catch {
             throw SafeTensorsError.corrupt(path: path, reason: "its recorded architecture cannot be built: \(error)")
@@ -61,9 +69,7 @@ extension ModelCheckpoint {
             guard recorded.latentDim <= Architecture.maxLatentDim else {
                 throw SafeTensorsError.corrupt(path: path, reason: "its latent code has \(recorded.latentDim) values, more than \(Architecture.maxLatentDim)")
             }
-            let model = Autoencoder(architecture: recorded, maxBatch: maxBatch)
-            try load(model, from: file)
-            return try finite(model, path: path)
+            return recorded
         }
         // The latent size is the one the table leaves free: read it from the latent layer's weight.
         let latentLayer = Architecture.standard(latentDim: 1).latentLayer
@@ -72,9 +78,7 @@ extension ModelCheckpoint {
         guard entry.shape.count == 2, entry.shape[1] == features, entry.shape[0] >= 1, entry.shape[0] <= Architecture.maxLatentDim else {
             throw SafeTensorsError.mismatch(path: path, name: name, reason: "shape \(entry.shape), expected [latent, \(features)]")
         }
-        let model = Autoencoder(latentDim: entry.shape[0], maxBatch: maxBatch)
-        try load(model, from: file)
-        return try finite(model, path: path)
+        return .standard(latentDim: entry.shape[0])
     }
 
     /// `model`, when every weight and statistic it loaded is a finite number: a model with NaN
