@@ -8,7 +8,8 @@ import PackageDescription
 /// - `CHTTP`: downloads on libcurl, bounded in bytes and seconds whatever the server does.
 /// - `CKernels`: the direct 3x3 convolutions of the single-channel layers and the halving
 ///   convolutions' im2col and col2im, in C so they can be built for AVX-512 and AVX2 + FMA
-///   beside the baseline (see `KernelBuild.swift`); the CPU's features (CPUID); and the
+///   beside the baseline (see `KernelBuild.swift`); the halving convolutions' fused forward
+///   product and the bf16 GEMM (AVX-512 only); the CPU's features (CPUID); and the
 ///   compute threads' shared slice counter (an atomic add, which Swift's standard library
 ///   offers only from macOS 15).
 /// - `DAECore`: the model (built from the table in `Architecture`), its layers and kernels, one

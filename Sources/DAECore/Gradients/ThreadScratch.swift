@@ -5,6 +5,7 @@
 public final class ThreadScratch {
     private var partials = FloatBuffer(count: 1)
     private var columnBuffers: [FloatBuffer] = []
+    private var packed = FloatBuffer(count: 1)
 
     /// Most Floats of per-slice partials a parameter may use (64 MB); a parameter that
     /// would need more (a Linear layer of a latent size in the hundreds) sums its slices on
@@ -19,10 +20,23 @@ public final class ThreadScratch {
         return partials.pointer
     }
 
+    /// Room for one layer's weights packed for a kernel (see `Halving.fusedForward`), shared
+    /// by the compute threads, which only read it.
+    func packedWeights(count: Int) -> UnsafeMutablePointer<Float> {
+        if packed.count < count { packed = FloatBuffer(count: count) }
+        return packed.pointer
+    }
+
     /// Makes sure each of the threads that will visit `slices` has a column buffer of
     /// `floatsPerImage` times the largest slice. Call before the parallel loop.
     func reserveColumns(for slices: [Int], floatsPerImage: Int) {
-        Self.grow(&columnBuffers, workers: min(Parallel.threads, slices.count), count: floatsPerImage * (slices.max() ?? 0))
+        reserveColumns(for: slices, count: floatsPerImage * (slices.max() ?? 0))
+    }
+
+    /// Makes sure each of the threads that will visit `slices` has a column buffer of at
+    /// least `count` Floats. Call before the parallel loop.
+    func reserveColumns(for slices: [Int], count: Int) {
+        Self.grow(&columnBuffers, workers: min(Parallel.threads, slices.count), count: count)
     }
 
     /// Makes sure each thread has a column buffer for one chunk (see `Im2col.forEachChunk`)

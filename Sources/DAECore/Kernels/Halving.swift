@@ -1,9 +1,38 @@
+import CKernels
+
 /// The model's halving convolutions (3x3, stride 2, padding 1, even input side) have their
 /// own im2col and col2im in C (`CKernels`, halving.c): an input row's even values are kernel
 /// column 1's, its odd values column 2's and, one place on, column 0's, so one pass per row
 /// serves a whole kernel row, 4 pairs at a time, in the widest build the CPU runs (`KernelBuild`).
+///
+/// In fp32 under the AVX-512 build, their forward product skips im2col altogether
+/// (halving_conv.c): each 32 output pixels' columns are packed from the input straight into
+/// an L1-sized panel for dae-dist's own micro-kernel, which saves writing and reading back a
+/// buffer of nine times the input and OpenBLAS's own packing of it.
 enum Halving {
     static func applies(to g: ConvGeometry) -> Bool {
         g.kernel == 3 && g.stride == 2 && g.padding == 1 && g.width == 2 * g.outWidth && g.height == 2 * g.outHeight
+    }
+
+    /// Whether `fusedForward` runs for `rows` output channels: a halving geometry, fp32
+    /// products and the AVX-512 kernels (bf16 products go through `BLAS.gemm`'s bf16 GEMM).
+    static func fuses(_ g: ConvGeometry, rows: Int) -> Bool {
+        applies(to: g) && BLAS.precision == .fp32 && dae_halving_conv_applies(rows, g.width) != 0
+    }
+
+    /// `output[rows][batch * OH * OW] = bias + W x im2col(input)`, `W` `[rows][C * 9]`, one
+    /// shard slice at a time on the compute threads: what `Conv2d.forward` does with im2col
+    /// and a GEMM, without the columns (only where `fuses`).
+    static func fusedForward(_ input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                             rows: Int, into output: UnsafeMutablePointer<Float>, slices: [Int], geometry g: ConvGeometry,
+                             scratch: ThreadScratch) {
+        let batch = slices.reduce(0, +)
+        let packed = scratch.packedWeights(count: dae_halving_conv_packed_floats(rows, g.channels))
+        dae_halving_conv_pack_weights(weight, rows, g.channels, packed)
+        scratch.reserveColumns(for: slices, count: dae_halving_conv_panel_floats(g.channels))
+        Parallel.forEachSlice(slices) { worker, _, start, size in
+            dae_halving_conv_forward(input, packed, bias, output, rows, g.channels, start, size, batch, g.height, g.width,
+                                     scratch.columns(worker))
+        }
     }
 }

@@ -3,8 +3,10 @@ import CKernels
 /// Which build of the C kernels (`CKernels`: the direct single-channel convolutions and the
 /// halving im2col/col2im) runs. On x86-64 each is built for AVX-512, for AVX2 + FMA and for
 /// the baseline; the widest the CPU supports runs, unless the environment variable
-/// `DAE_KERNELS` is `avx512`, `avx2` or `baseline`. The AVX-512 and AVX2 builds give the same
-/// bits (the same arithmetic in the same order); the baseline rounds differently (no FMA).
+/// `DAE_KERNELS` is `avx512`, `avx2` or `baseline`. The AVX-512 and AVX2 builds of a kernel
+/// give the same bits (the same arithmetic in the same order); the baseline rounds
+/// differently (no FMA). The AVX-512 build also runs the halving convolutions' forward
+/// product itself (`Halving.fusedForward`), which may round differently from OpenBLAS.
 public enum KernelBuild {
     /// The builds that exist, narrowest first: `.baseline`, `.avx2FMA`, `.avx512` on x86-64.
     public static let all: [ISA] = {

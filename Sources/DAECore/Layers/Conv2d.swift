@@ -1,6 +1,7 @@
 /// `nn.Conv2d` with a square kernel, as im2col + GEMM, one shard slice (slice) at a time;
 /// from a single channel with a 3x3 kernel, stride 1 and padding 1 (the model's first layer),
-/// directly (`Direct3x3`), since those GEMMs are too thin for BLAS.
+/// directly (`Direct3x3`), since those GEMMs are too thin for BLAS; a halving convolution's
+/// forward, where the AVX-512 kernels run in fp32, without im2col (`Halving.fusedForward`).
 ///
 /// Activations are channel-major, `[C][N][H][W]`; the weight is PyTorch's `[out][in][k][k]`.
 /// `backward` overwrites the parameter gradients (each parameter is used once per step).
@@ -43,6 +44,10 @@ public struct Conv2d {
                 Direct3x3.convolve(input, weights: weight.value, bias: bias.value, into: output, channels: outChannels,
                                    images: start..<(start + size), batch: batch, geometry: geometry, workspace: scratch.columns(worker))
             }
+        }
+        if Halving.fuses(geometry, rows: outChannels) {
+            return Halving.fusedForward(input, weight: weight.value, bias: bias.value, rows: outChannels, into: output,
+                                        slices: slices, geometry: geometry, scratch: scratch)
         }
         scratch.reserveColumnChunks(for: slices, geometry: geometry)
         Parallel.forEachSlice(slices) { worker, _, start, size in

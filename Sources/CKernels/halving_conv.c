@@ -1,0 +1,179 @@
+/* The fused forward product of the halving convolutions (include/halving_conv.h).
+ *
+ * For each block of NR = 32 output pixels of a slice: for each group of up to 32 input
+ * channels (KG = 288 values of k, a 36 KB panel that stays in L1), the block's columns of
+ * im2col are packed from the input rows (`pack`), then every 8 output channels are
+ * multiplied by that panel in registers (`kernel`), their sums carried from group to group
+ * in the output. A panel row is cut from an input row by one permute per run of the block's
+ * pixels that lie in one output row: the stride-2 values of a 3-tap kernel column, with
+ * the padding column and whatever lies past the image's edge masked to 0. */
+#include "halving_conv.h"
+#include "cpu.h"
+#include "kernels.h"
+
+enum { MR = 8, NR = 32, GROUP = 32, MAX_WIDTH = 30 };
+
+int dae_halving_conv_applies(long rows, long width) {
+#if defined(__x86_64__)
+    return dae_kernels_build() == DAE_ISA_AVX512 && rows > 0 && rows % MR == 0 && width >= 2 && width <= MAX_WIDTH;
+#else
+    (void)rows, (void)width;
+    return 0;
+#endif
+}
+
+long dae_halving_conv_panel_floats(long channels) {
+    long group = channels < GROUP ? channels : GROUP;
+    return group * 9 * NR + 16; /* 16 floats of slack: a run's last store may reach past the panel */
+}
+
+long dae_halving_conv_packed_floats(long rows, long channels) { return rows * channels * 9; }
+
+/* packed[block][k][i] = weight[block * 8 + i][k]: a broadcast per row at each k. */
+void dae_halving_conv_pack_weights(const float *weight, long rows, long channels, float *packed) {
+    long k = channels * 9;
+    for (long block = 0; block < rows / MR; block++)
+        for (long j = 0; j < k; j++)
+            for (long i = 0; i < MR; i++) packed[(block * k + j) * MR + i] = weight[(block * MR + i) * k + j];
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#pragma clang attribute push(__attribute__((target("avx512f,avx512cd,avx512bw,avx512dq,avx512vl,avx2,fma"))), apply_to = function)
+
+/* The runs of one block of pixels: the block's pixels [start, start + length) of image
+ * `image`, output row `row`, from output column `column`. A block of 32 pixels of output
+ * rows at least 1 wide spans at most 33 runs. */
+typedef struct {
+    int count;
+    int start[NR + 1], image[NR + 1], row[NR + 1], column[NR + 1];
+} Runs;
+
+static void find_runs(long n0, int width, long ow, long plane, long first, Runs *runs) {
+    runs->count = 0;
+    for (int j = 0; j < width;) {
+        long n = n0 + j;
+        int q = runs->count++;
+        runs->start[q] = j;
+        runs->image[q] = (int)(first + n / plane);
+        runs->row[q] = (int)(n % plane / ow);
+        runs->column[q] = (int)(n % ow);
+        long left = ow - runs->column[q];
+        j += left < width - j ? (int)left : width - j;
+    }
+}
+
+/* The panel's rows (c * 9 + ky * 3 + kx, c over [c0, c0 + channels)) for the block's
+ * pixels, NR floats each. Runs are stored 16 wide, left to right and rows in order: what a
+ * store writes past its run is written again by the next run or the next row. */
+static void pack(const float *input, const Runs *runs, long c0, long channels, long batch, long height, long width,
+                 float *panel) {
+    const __m512i twice = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    /* From column -1: lanes of columns 0 ..< width in the two 16-lane halves. */
+    const __mmask16 low = (__mmask16)(((1u << (width + 1 < 16 ? width + 1 : 16)) - 1) & ~1u);
+    const __mmask16 high = width > 15 ? (__mmask16)((1u << (width - 15)) - 1) : 0;
+    float *out = panel;
+    for (long c = c0; c < c0 + channels; c++)
+        for (int ky = 0; ky < 3; ky++) {
+            __m512 a[NR + 1], b[NR + 1];
+            for (int q = 0; q < runs->count; q++) {
+                long iy = 2 * runs->row[q] + ky - 1; /* at most height - 1 */
+                if (iy < 0) {
+                    a[q] = b[q] = _mm512_setzero_ps();
+                    continue;
+                }
+                const float *r = input + ((c * batch + runs->image[q]) * height + iy) * width - 1;
+                a[q] = _mm512_maskz_loadu_ps(low, r);
+                b[q] = _mm512_maskz_loadu_ps(high, r + 16);
+            }
+            for (int kx = 0; kx < 3; kx++, out += NR)
+                for (int q = 0; q < runs->count; q++) {
+                    __m512i index = _mm512_add_epi32(twice, _mm512_set1_epi32(2 * runs->column[q] + kx));
+                    _mm512_storeu_ps(out + runs->start[q], _mm512_permutex2var_ps(a[q], index, b[q]));
+                }
+        }
+}
+
+/* Asks for the input rows of a block's runs ahead of packing them: a slice's input is
+ * larger than L2, and a panel reads rows a channel apart, which no prefetcher follows. */
+static void prefetch(const float *input, const Runs *runs, long channels, long batch, long height, long width) {
+    for (int q = 0; q < runs->count; q++)
+        for (long c = 0; c < channels; c++)
+            for (int ky = 0; ky < 3; ky++) {
+                long iy = 2 * runs->row[q] + ky - 1;
+                if (iy < 0) continue;
+                const char *r = (const char *)(input + ((c * batch + runs->image[q]) * height + iy) * width);
+                _mm_prefetch(r, _MM_HINT_T0);
+                _mm_prefetch(r + 64, _MM_HINT_T0);
+            }
+}
+
+/* y[i][0 ..< 32] (i < 8, rows `ldy` apart) = (first ? 0 : y) + sum over kc of wp x panel,
+ * then + bias[i] if `bias`; lanes outside m0/m1 untouched. */
+static void kernel(const float *wp, const float *panel, long kc, float *y, long ldy, __mmask16 m0, __mmask16 m1,
+                   int first, const float *bias) {
+    __m512 c[MR][2];
+    for (int i = 0; i < MR; i++) {
+        c[i][0] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m0, y + i * ldy);
+        c[i][1] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m1, y + i * ldy + 16);
+    }
+    for (long k = 0; k < kc; k++) {
+        __m512 b0 = _mm512_load_ps(panel + k * NR), b1 = _mm512_load_ps(panel + k * NR + 16);
+        for (int i = 0; i < MR; i++) {
+            __m512 a = _mm512_set1_ps(wp[k * MR + i]);
+            c[i][0] = _mm512_fmadd_ps(a, b0, c[i][0]);
+            c[i][1] = _mm512_fmadd_ps(a, b1, c[i][1]);
+        }
+    }
+    for (int i = 0; i < MR; i++) {
+        if (bias) {
+            __m512 value = _mm512_set1_ps(bias[i]);
+            c[i][0] = _mm512_add_ps(c[i][0], value);
+            c[i][1] = _mm512_add_ps(c[i][1], value);
+        }
+        _mm512_mask_storeu_ps(y + i * ldy, m0, c[i][0]);
+        _mm512_mask_storeu_ps(y + i * ldy + 16, m1, c[i][1]);
+    }
+}
+
+static void forward_avx512(const float *input, const float *packed, const float *bias, float *output, long rows,
+                           long channels, long first, long count, long batch, long height, long width, float *panel) {
+    long oh = height / 2, ow = width / 2, plane = oh * ow, pixels = count * plane, k = channels * 9;
+    long ldy = batch * plane;
+    Runs runs, next;
+    find_runs(0, (int)(pixels < NR ? pixels : NR), ow, plane, first, &runs);
+    for (long n0 = 0; n0 < pixels; n0 += NR) {
+        int width_here = (int)(pixels - n0 < NR ? pixels - n0 : NR);
+        if (n0 + NR < pixels) {
+            long rest = pixels - n0 - NR;
+            find_runs(n0 + NR, (int)(rest < NR ? rest : NR), ow, plane, first, &next);
+            prefetch(input, &next, channels, batch, height, width);
+        }
+        __mmask16 m0 = width_here >= 16 ? 0xFFFF : (__mmask16)((1u << width_here) - 1);
+        __mmask16 m1 = width_here >= 32 ? 0xFFFF : width_here <= 16 ? 0 : (__mmask16)((1u << (width_here - 16)) - 1);
+        float *y = output + first * plane + n0;
+        for (long c0 = 0; c0 < channels; c0 += GROUP) {
+            long group = channels - c0 < GROUP ? channels - c0 : GROUP;
+            int is_first = c0 == 0, is_last = c0 + group == channels;
+            pack(input, &runs, c0, group, batch, height, width, panel);
+            for (long r = 0; r < rows; r += MR)
+                kernel(packed + r * k + c0 * 9 * MR, panel, group * 9, y + r * ldy, ldy, m0, m1, is_first,
+                       is_last && bias ? bias + r : 0);
+        }
+        runs = next;
+    }
+}
+
+#pragma clang attribute pop
+#endif
+
+void dae_halving_conv_forward(const float *input, const float *packed, const float *bias, float *output, long rows,
+                              long channels, long first, long count, long batch, long height, long width, float *panel) {
+#if defined(__x86_64__)
+    forward_avx512(input, packed, bias, output, rows, channels, first, count, batch, height, width, panel);
+#else
+    (void)input, (void)packed, (void)bias, (void)output, (void)rows, (void)channels, (void)first, (void)count,
+        (void)batch, (void)height, (void)width, (void)panel;
+#endif
+}

@@ -1,0 +1,31 @@
+#ifndef DAE_HALVING_CONV_H
+#define DAE_HALVING_CONV_H
+
+/* The forward product of a halving convolution (3x3, stride 2, padding 1, even input sides
+ * H x W, output H/2 x W/2) without an im2col buffer: the columns are packed straight from
+ * the input, 32 output pixels at a time, into a panel the size of L1 and multiplied there
+ * by an AVX-512 micro-kernel of 8 output channels x 32 pixels. Each output value is its
+ * bias plus one sum over k = (input channel, kernel row, kernel column) in that order,
+ * whatever the images around it: a slice gives the same bits wherever it sits. */
+
+/* Whether the fused product runs here: the AVX-512 build of the kernels runs (see
+ * kernels.h), `rows` is a multiple of 8 and the input is at most 30 wide. */
+int dae_halving_conv_applies(long rows, long width);
+
+/* Floats of the panel buffer `dae_halving_conv_forward` needs. */
+long dae_halving_conv_panel_floats(long channels);
+
+/* Floats of the packed weights of a `rows` x (channels * 9) weight matrix. */
+long dae_halving_conv_packed_floats(long rows, long channels);
+
+/* Packs `weight` (`[rows][channels * 9]`, row-major) for the micro-kernel. */
+void dae_halving_conv_pack_weights(const float *weight, long rows, long channels, float *packed);
+
+/* output[r][(n * OH + y) * OW + x] = bias[r] + sum over k of W[r][k] im2col(input)[k][...],
+ * for images [first, first + count) of `input` (`[channels][batch][H][W]`) into `output`
+ * (`[rows][batch * OH * OW]`); `bias` may be NULL (0). On the calling thread, with its
+ * own `panel`. Only where `dae_halving_conv_applies`. */
+void dae_halving_conv_forward(const float *input, const float *packed, const float *bias, float *output, long rows,
+                              long channels, long first, long count, long batch, long height, long width, float *panel);
+
+#endif

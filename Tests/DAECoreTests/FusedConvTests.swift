@@ -1,0 +1,79 @@
+import DAECore
+import XCTest
+
+/// The halving convolutions' fused forward product (packing its columns from the input into
+/// its own AVX-512 micro-kernel, halving_conv.c, where the AVX-512 build runs): against the
+/// convolution's definition, in every build the CPU runs, and the same bits however a batch
+/// is cut into shard slices (each output value is one sum over its k in order).
+final class FusedConvTests: XCTestCase {
+    override func tearDown() { KernelBuild.force(nil) }
+
+    /// (input channels, output channels, input side): the model's two halving convolutions,
+    /// one with a channel group of 32 and a remainder (40), one narrow and small.
+    static let shapes = [(32, 64, 28), (64, 64, 14), (40, 16, 10), (3, 8, 6)]
+
+    private func convolve(_ x: FloatBuffer, channels: Int, rows: Int, side: Int, slices: [Int]) -> [Float] {
+        let batch = slices.reduce(0, +)
+        let weight = TestParameter(randomValues(rows * channels * 9, seed: 5, scale: 0.2))
+        let bias = TestParameter(randomValues(rows, seed: 6))
+        let layer = Conv2d(inChannels: channels, outChannels: rows, kernel: 3, stride: 2, padding: 1,
+                           inputHeight: side, inputWidth: side, weight: weight.parameter, bias: bias.parameter)
+        let y = FloatBuffer(count: rows * batch * layer.outputHeight * layer.outputWidth)
+        layer.forward(x.pointer, output: y.pointer, slices: slices, scratch: ThreadScratch())
+        return y.array
+    }
+
+    /// The definition, in Double, channel-major.
+    private func reference(_ x: [Float], channels: Int, rows: Int, side: Int, batch: Int) -> [Double] {
+        let w = randomValues(rows * channels * 9, seed: 5, scale: 0.2), b = randomValues(rows, seed: 6)
+        let out = side / 2
+        var y = [Double](repeating: 0, count: rows * batch * out * out)
+        for r in 0..<rows {
+            for n in 0..<batch {
+                for oy in 0..<out {
+                    for ox in 0..<out {
+                        var sum = b[r]
+                        for c in 0..<channels {
+                            for ky in 0..<3 {
+                                for kx in 0..<3 {
+                                    let iy = 2 * oy + ky - 1, ix = 2 * ox + kx - 1
+                                    guard iy >= 0, iy < side, ix >= 0, ix < side else { continue }
+                                    sum += w[((r * channels + c) * 3 + ky) * 3 + kx] * Double(x[((c * batch + n) * side + iy) * side + ix])
+                                }
+                            }
+                        }
+                        y[((r * batch + n) * out + oy) * out + ox] = sum
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    func testForwardMatchesTheDefinitionInEveryBuild() {
+        for (channels, rows, side) in Self.shapes {
+            let batch = 3
+            let x = FloatBuffer(randomValues(channels * batch * side * side, seed: 7).map(Float.init))
+            let expected = reference(x.array, channels: channels, rows: rows, side: side, batch: batch)
+            let scale = expected.map { abs($0) }.max() ?? 1
+            forEachKernelBuild {
+                let y = convolve(x, channels: channels, rows: rows, side: side, slices: [2, 1])
+                let worst = zip(y, expected).map { abs(Double($0) - $1) }.max() ?? 0
+                XCTAssertLessThan(worst, 1e-5 * scale, "\(channels) -> \(rows) at \(side), \(KernelBuild.name)")
+            }
+        }
+    }
+
+    func testSlicingDoesNotChangeABit() throws {
+        try XCTSkipUnless(KernelBuild.runnable.contains(.avx512), "this CPU (\(CPU.model)) has no AVX-512: the fused product does not run")
+        KernelBuild.force(.avx512)
+        for (channels, rows, side) in Self.shapes {
+            let x = FloatBuffer(randomValues(channels * 5 * side * side, seed: 8).map(Float.init))
+            let whole = convolve(x, channels: channels, rows: rows, side: side, slices: [5]).map(\.bitPattern)
+            for slices in [[1, 1, 1, 1, 1], [2, 3], [4, 1]] {
+                let sliced = convolve(x, channels: channels, rows: rows, side: side, slices: slices).map(\.bitPattern)
+                XCTAssertEqual(sliced, whole, "\(channels) -> \(rows) at \(side), slices \(slices)")
+            }
+        }
+    }
+}
