@@ -24,7 +24,7 @@ int dae_halving_conv_applies(long rows, long width) {
 
 long dae_halving_conv_panel_floats(long channels) {
     long group = channels < GROUP ? channels : GROUP;
-    return group * 9 * NR + 16; /* 16 floats of slack: a run's last store may reach past the panel */
+    return group * 9 * NR;
 }
 
 long dae_halving_conv_packed_floats(long rows, long channels) { return rows * channels * 9; }
@@ -47,7 +47,7 @@ void dae_halving_conv_pack_weights(const float *weight, long rows, long channels
  * rows at least 1 wide spans at most 33 runs. */
 typedef struct {
     int count;
-    int start[NR + 1], image[NR + 1], row[NR + 1], column[NR + 1];
+    int start[NR + 2], image[NR + 2], row[NR + 2], column[NR + 2]; /* start[count]: the block's end */
 } Runs;
 
 static void find_runs(long n0, int width, long ow, long plane, long first, Runs *runs) {
@@ -62,37 +62,39 @@ static void find_runs(long n0, int width, long ow, long plane, long first, Runs 
         long left = ow - runs->column[q];
         j += left < width - j ? (int)left : width - j;
     }
+    runs->start[runs->count] = width;
 }
 
 /* The panel's rows (c * 9 + ky * 3 + kx, c over [c0, c0 + channels)) for the block's
- * pixels, NR floats each. Runs are stored 16 wide, left to right and rows in order: what a
- * store writes past its run is written again by the next run or the next row. */
+ * pixels, NR floats each: run by run, kernel row by kernel row, the input row of each
+ * channel loaded once (two masked loads from column -1) and its three taps stored, each
+ * store masked to the run. */
 static void pack(const float *input, const Runs *runs, long c0, long channels, long batch, long height, long width,
                  float *panel) {
     const __m512i twice = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     /* From column -1: lanes of columns 0 ..< width in the two 16-lane halves. */
     const __mmask16 low = (__mmask16)(((1u << (width + 1 < 16 ? width + 1 : 16)) - 1) & ~1u);
     const __mmask16 high = width > 15 ? (__mmask16)((1u << (width - 15)) - 1) : 0;
-    float *out = panel;
-    for (long c = c0; c < c0 + channels; c++)
+    const long channel = batch * height * width;
+    for (int q = 0; q < runs->count; q++) {
+        const __mmask16 run = (__mmask16)((1u << (runs->start[q + 1] - runs->start[q])) - 1);
+        __m512i index[3];
+        for (int kx = 0; kx < 3; kx++) index[kx] = _mm512_add_epi32(twice, _mm512_set1_epi32(2 * runs->column[q] + kx));
         for (int ky = 0; ky < 3; ky++) {
-            __m512 a[NR + 1], b[NR + 1];
-            for (int q = 0; q < runs->count; q++) {
-                long iy = 2 * runs->row[q] + ky - 1; /* at most height - 1 */
-                if (iy < 0) {
-                    a[q] = b[q] = _mm512_setzero_ps();
-                    continue;
-                }
-                const float *r = input + ((c * batch + runs->image[q]) * height + iy) * width - 1;
-                a[q] = _mm512_maskz_loadu_ps(low, r);
-                b[q] = _mm512_maskz_loadu_ps(high, r + 16);
+            long iy = 2 * runs->row[q] + ky - 1; /* at most height - 1 */
+            float *out = panel + ky * 3 * NR + runs->start[q];
+            if (iy < 0) {
+                for (long c = 0; c < channels; c++, out += 9 * NR)
+                    for (int kx = 0; kx < 3; kx++) _mm512_mask_storeu_ps(out + kx * NR, run, _mm512_setzero_ps());
+                continue;
             }
-            for (int kx = 0; kx < 3; kx++, out += NR)
-                for (int q = 0; q < runs->count; q++) {
-                    __m512i index = _mm512_add_epi32(twice, _mm512_set1_epi32(2 * runs->column[q] + kx));
-                    _mm512_storeu_ps(out + runs->start[q], _mm512_permutex2var_ps(a[q], index, b[q]));
-                }
+            const float *r = input + ((c0 * batch + runs->image[q]) * height + iy) * width - 1;
+            for (long c = 0; c < channels; c++, r += channel, out += 9 * NR) {
+                __m512 a = _mm512_maskz_loadu_ps(low, r), b = _mm512_maskz_loadu_ps(high, r + 16);
+                for (int kx = 0; kx < 3; kx++) _mm512_mask_storeu_ps(out + kx * NR, run, _mm512_permutex2var_ps(a, index[kx], b));
+            }
         }
+    }
 }
 
 /* Asks for the input rows of a block's runs ahead of packing them: a slice's input is
@@ -177,3 +179,4 @@ void dae_halving_conv_forward(const float *input, const float *packed, const flo
         (void)batch, (void)height, (void)width, (void)panel;
 #endif
 }
+
