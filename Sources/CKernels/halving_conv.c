@@ -37,6 +37,17 @@ void dae_halving_conv_pack_weights(const float *weight, long rows, long channels
             for (long i = 0; i < MR; i++) packed[(block * k + j) * MR + i] = weight[(block * MR + i) * k + j];
 }
 
+/* The weight gradient: pixels in chunks of WG_CHUNK, channels in blocks of WG_CHANNELS. */
+enum { WG_CHUNK = 256, WG_CHANNELS = 32, WG_ROWS = 16 };
+
+int dae_halving_conv_weight_gradient_applies(long rows, long channels, long width) {
+    return dae_halving_conv_applies(rows, width) && rows % WG_ROWS == 0 && channels % WG_CHANNELS == 0;
+}
+
+long dae_halving_conv_weight_gradient_scratch_floats(long rows, long channels) {
+    return WG_CHANNELS * 9 * NR + 9 * WG_CHUNK * WG_CHANNELS + rows * WG_CHUNK + channels * 9 * rows;
+}
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -111,9 +122,10 @@ static void prefetch(const float *input, const Runs *runs, long channels, long b
             }
 }
 
-/* y[i][0 ..< 32] (i < 8, rows `ldy` apart) = (first ? 0 : y) + sum over kc of wp x panel,
- * then + bias[i] if `bias`; lanes outside m0/m1 untouched. */
-static void kernel(const float *wp, const float *panel, long kc, float *y, long ldy, __mmask16 m0, __mmask16 m1,
+/* y[i][0 ..< 32] (i < 8, rows `ldy` apart) = (first ? 0 : y) + sum over k < kc of
+ * wp[k * ldw + i] x panel[k][0 ..< 32], then + bias[i] if `bias`; lanes outside m0/m1
+ * untouched. */
+static void kernel(const float *wp, long ldw, const float *panel, long kc, float *y, long ldy, __mmask16 m0, __mmask16 m1,
                    int first, const float *bias) {
     __m512 c[MR][2];
     for (int i = 0; i < MR; i++) {
@@ -123,7 +135,7 @@ static void kernel(const float *wp, const float *panel, long kc, float *y, long 
     for (long k = 0; k < kc; k++) {
         __m512 b0 = _mm512_load_ps(panel + k * NR), b1 = _mm512_load_ps(panel + k * NR + 16);
         for (int i = 0; i < MR; i++) {
-            __m512 a = _mm512_set1_ps(wp[k * MR + i]);
+            __m512 a = _mm512_set1_ps(wp[k * ldw + i]);
             c[i][0] = _mm512_fmadd_ps(a, b0, c[i][0]);
             c[i][1] = _mm512_fmadd_ps(a, b1, c[i][1]);
         }
@@ -160,11 +172,104 @@ static void forward_avx512(const float *input, const float *packed, const float 
             int is_first = c0 == 0, is_last = c0 + group == channels;
             pack(input, &runs, c0, group, batch, height, width, panel);
             for (long r = 0; r < rows; r += MR)
-                kernel(packed + r * k + c0 * 9 * MR, panel, group * 9, y + r * ldy, ldy, m0, m1, is_first,
+                kernel(packed + r * k + c0 * 9 * MR, MR, panel, group * 9, y + r * ldy, ldy, m0, m1, is_first,
                        is_last && bias ? bias + r : 0);
         }
         runs = next;
     }
+}
+
+/* Rows r[0 ..< 16] become columns: r[i] lane j = old r[j] lane i. */
+static void transpose16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
+        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
+        r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
+        r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xDD);
+    }
+}
+
+/* gradient[r][c * 9 + t] = sum over the slice's pixels p, in order, of
+ * rows[r][p] x im2col(input)[c * 9 + t][p]. Per chunk of pixels: `dt` holds the chunk's
+ * `rows` transposed, 16 rows per pixel; per block of 32 channels, `pt` holds, for each tap
+ * t, the chunk's columns transposed, 32 channels per pixel, made by packing 32 pixels'
+ * panel (`pack`) and transposing it 16 x 16 at a time; then each 8 rows x 32 channels of
+ * each tap is one kernel call over the chunk's pixels, its sums carried in `acc`. */
+static void weight_gradient_avx512(const float *rows_in, long ld, const float *input, float *gradient, long rows,
+                                   long channels, long first, long count, long batch, long height, long width,
+                                   float *scratch) {
+    long oh = height / 2, ow = width / 2, plane = oh * ow, pixels = count * plane, k = channels * 9;
+    float *panel = scratch, *pt = panel + WG_CHANNELS * 9 * NR, *dt = pt + 9 * WG_CHUNK * WG_CHANNELS;
+    float *acc = dt + rows * WG_CHUNK;
+    const float *a = rows_in + first * plane;
+    __m512 v[16];
+    for (long p0 = 0; p0 < pixels; p0 += WG_CHUNK) {
+        long n = pixels - p0 < WG_CHUNK ? pixels - p0 : WG_CHUNK;
+        for (long r0 = 0; r0 < rows; r0 += 16)
+            for (long q = 0; q < n; q += 16) {
+                __mmask16 valid = n - q >= 16 ? 0xFFFF : (__mmask16)((1u << (n - q)) - 1);
+                for (int i = 0; i < 16; i++) v[i] = _mm512_maskz_loadu_ps(valid, a + (r0 + i) * ld + p0 + q);
+                transpose16(v);
+                for (int j = 0; j < 16; j++) { /* rows r0 ..< r0 + 8 and r0 + 8 ..< r0 + 16 of pixel q + j */
+                    _mm256_store_ps(dt + r0 * WG_CHUNK + (q + j) * MR, _mm512_castps512_ps256(v[j]));
+                    _mm256_store_ps(dt + (r0 + MR) * WG_CHUNK + (q + j) * MR, _mm512_extractf32x8_ps(v[j], 1));
+                }
+            }
+        for (long c0 = 0; c0 < channels; c0 += WG_CHANNELS) {
+            Runs runs, next;
+            find_runs(p0, (int)(n < NR ? n : NR), ow, plane, first, &runs);
+            for (long b = 0; b < n; b += NR, runs = next) {
+                if (b + NR < n) {
+                    find_runs(p0 + b + NR, (int)(n - b - NR < NR ? n - b - NR : NR), ow, plane, first, &next);
+                    prefetch(input + c0 * batch * height * width, &next, WG_CHANNELS, batch, height, width);
+                }
+                pack(input, &runs, c0, WG_CHANNELS, batch, height, width, panel);
+                for (int t = 0; t < 9; t++)
+                    for (int ch = 0; ch < WG_CHANNELS; ch += 16)
+                        for (int ph = 0; ph < NR; ph += 16) {
+                            for (int i = 0; i < 16; i++) v[i] = _mm512_load_ps(panel + ((ch + i) * 9 + t) * NR + ph);
+                            transpose16(v);
+                            for (int j = 0; j < 16; j++)
+                                _mm512_store_ps(pt + (t * WG_CHUNK + b + ph + j) * WG_CHANNELS + ch, v[j]);
+                        }
+            }
+            for (int t = 0; t < 9; t++)
+                for (long r = 0; r < rows; r += MR)
+                    kernel(dt + r * WG_CHUNK, MR, pt + t * WG_CHUNK * WG_CHANNELS, n,
+                           acc + ((c0 / WG_CHANNELS * 9 + t) * rows + r) * WG_CHANNELS, WG_CHANNELS, 0xFFFF, 0xFFFF,
+                           p0 == 0, 0);
+        }
+    }
+    for (long c0 = 0; c0 < channels; c0 += WG_CHANNELS)
+        for (int t = 0; t < 9; t++)
+            for (long r = 0; r < rows; r++) {
+                const float *tile = acc + ((c0 / WG_CHANNELS * 9 + t) * rows + r) * WG_CHANNELS;
+                for (long c = 0; c < WG_CHANNELS; c++) gradient[r * k + (c0 + c) * 9 + t] = tile[c];
+            }
+}
+
+void dae_halving_conv_transpose16_for_tests(const float *in, float *out) {
+    __m512 r[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(in + 16 * i);
+    transpose16(r);
+    for (int i = 0; i < 16; i++) _mm512_storeu_ps(out + 16 * i, r[i]);
 }
 
 #pragma clang attribute pop
@@ -180,3 +285,13 @@ void dae_halving_conv_forward(const float *input, const float *packed, const flo
 #endif
 }
 
+void dae_halving_conv_weight_gradient(const float *rows_in, long ld, const float *input, float *gradient, long rows,
+                                      long channels, long first, long count, long batch, long height, long width,
+                                      float *scratch) {
+#if defined(__x86_64__)
+    weight_gradient_avx512(rows_in, ld, input, gradient, rows, channels, first, count, batch, height, width, scratch);
+#else
+    (void)rows_in, (void)ld, (void)input, (void)gradient, (void)rows, (void)channels, (void)first, (void)count,
+        (void)batch, (void)height, (void)width, (void)scratch;
+#endif
+}

@@ -4,7 +4,9 @@ import XCTest
 /// The halving convolutions' fused forward product (packing its columns from the input into
 /// its own AVX-512 micro-kernel, halving_conv.c, where the AVX-512 build runs): against the
 /// convolution's definition, in every build the CPU runs, and the same bits however a batch
-/// is cut into shard slices (each output value is one sum over its k in order).
+/// is cut into shard slices (each output value is one sum over its k in order). Their fused
+/// weight gradients are checked against finite differences in `GradientCheckTests`, and at
+/// the model's sizes here.
 final class FusedConvTests: XCTestCase {
     override func tearDown() { KernelBuild.force(nil) }
 
@@ -74,6 +76,45 @@ final class FusedConvTests: XCTestCase {
                 let sliced = convolve(x, channels: channels, rows: rows, side: side, slices: slices).map(\.bitPattern)
                 XCTAssertEqual(sliced, whole, "\(channels) -> \(rows) at \(side), slices \(slices)")
             }
+        }
+    }
+
+    /// A model-sized weight gradient (conv2: 32 -> 64 at 28 x 28, two slices of 5 and 4
+    /// images, one of whose pixel counts is not a multiple of the kernel's chunk) against the
+    /// definition in Double, in every build.
+    func testWeightGradientMatchesTheDefinitionInEveryBuild() {
+        let (channels, rows, side, slices) = (32, 64, 28, [5, 4])
+        let batch = slices.reduce(0, +), out = side / 2
+        let x = FloatBuffer(randomValues(channels * batch * side * side, seed: 9).map(Float.init))
+        let dy = FloatBuffer(randomValues(rows * batch * out * out, seed: 10).map(Float.init))
+        var expected = [Double](repeating: 0, count: rows * channels * 9)
+        for r in 0..<rows {
+            for c in 0..<channels {
+                for ky in 0..<3 {
+                    for kx in 0..<3 {
+                        var sum = 0.0
+                        for n in 0..<batch {
+                            for oy in 0..<out {
+                                for ox in 0..<out {
+                                    let iy = 2 * oy + ky - 1, ix = 2 * ox + kx - 1
+                                    guard iy >= 0, iy < side, ix >= 0, ix < side else { continue }
+                                    sum += Double(dy[((r * batch + n) * out + oy) * out + ox]) * Double(x[((c * batch + n) * side + iy) * side + ix])
+                                }
+                            }
+                        }
+                        expected[((r * channels + c) * 3 + ky) * 3 + kx] = sum
+                    }
+                }
+            }
+        }
+        let scale = expected.map { abs($0) }.max() ?? 1
+        forEachKernelBuild {
+            let weight = TestParameter(randomValues(rows * channels * 9, seed: 5, scale: 0.2)), bias = TestParameter(randomValues(rows, seed: 6))
+            let layer = Conv2d(inChannels: channels, outChannels: rows, kernel: 3, stride: 2, padding: 1, inputHeight: side,
+                               inputWidth: side, weight: weight.parameter, bias: bias.parameter)
+            layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: nil, slices: slices, scratch: ThreadScratch())
+            let worst = zip(weight.gradient.array, expected).map { abs(Double($0) - $1) }.max() ?? 0
+            XCTAssertLessThan(worst, 1e-5 * scale, KernelBuild.name)
         }
     }
 }

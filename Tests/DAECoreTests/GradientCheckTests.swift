@@ -37,71 +37,86 @@ final class GradientCheckTests: XCTestCase {
         checkConvTranspose2d(batch: 2, inChannels: 3, outChannels: 2, side: 4, kernel: 3, stride: 2, padding: 1, outputPadding: 1)
     }
 
+    /// Halving layers wide enough for the AVX-512 build's fused products (forward, weight
+    /// gradient, and for the transposed layer its input gradient: `Halving`), in every build,
+    /// over two shard slices.
+    func testHalvingLayersWithTheFusedProducts() {
+        checkConv2d(batch: 2, inChannels: 32, outChannels: 16, side: 4, kernel: 3, stride: 2, padding: 1, slices: [1, 1],
+                    everyBuild: true)
+        checkConvTranspose2d(batch: 2, inChannels: 16, outChannels: 32, side: 2, kernel: 3, stride: 2, padding: 1,
+                             outputPadding: 1, slices: [1, 1], everyBuild: true)
+    }
+
     /// One input channel, 3x3, stride 1, padding 1 (the model's first layer) runs `Direct3x3`:
     /// rows shorter than, equal to and longer than its 8 lanes, over several shard slices,
     /// with both builds of the C kernels.
     func testConv2dFromOneChannelDirect() {
-        forEachKernelBuild {
-            for side in [5, 8, 11] {
-                checkConv2d(batch: 3, inChannels: 1, outChannels: 4, side: side, kernel: 3, stride: 1, padding: 1, slices: [2, 1])
-            }
+        for side in [5, 8, 11] {
+            checkConv2d(batch: 3, inChannels: 1, outChannels: 4, side: side, kernel: 3, stride: 1, padding: 1, slices: [2, 1],
+                        everyBuild: true)
         }
     }
 
     /// One output channel, 3x3, stride 1, padding 1 (the model's last layer) runs `Direct3x3`.
     func testConvTranspose2dToOneChannelDirect() {
-        forEachKernelBuild {
-            for side in [5, 8, 11] {
-                checkConvTranspose2d(batch: 3, inChannels: 4, outChannels: 1, side: side, kernel: 3, stride: 1, padding: 1,
-                                     outputPadding: 0, slices: [1, 2])
-            }
+        for side in [5, 8, 11] {
+            checkConvTranspose2d(batch: 3, inChannels: 4, outChannels: 1, side: side, kernel: 3, stride: 1, padding: 1,
+                                 outputPadding: 0, slices: [1, 2], everyBuild: true)
         }
     }
 
     private func checkConv2d(batch n: Int, inChannels c: Int, outChannels oc: Int, side h: Int, kernel k: Int, stride s: Int, padding p: Int,
-                             slices: [Int]? = nil, file: StaticString = #filePath, line: UInt = #line) {
+                             slices: [Int]? = nil, everyBuild: Bool = false, file: StaticString = #filePath, line: UInt = #line) {
         let reference = Reference.conv2d(batch: n, inChannels: c, outChannels: oc, side: h, kernel: k, stride: s, padding: p)
         let (z, r, grad) = checkFiniteDifferences(reference, z: randomValues(reference.inputCount, seed: 1), seed: 2, file: file, line: line)
         let xCount = n * c * h * h, wCount = oc * c * k * k
-        let weight = TestParameter(Array(z[xCount..<(xCount + wCount)])), bias = TestParameter(Array(z[(xCount + wCount)...]))
-        let layer = Conv2d(inChannels: c, outChannels: oc, kernel: k, stride: s, padding: p, inputHeight: h, inputWidth: h,
-                           weight: weight.parameter, bias: bias.parameter)
-        let o = layer.outputHeight, slices = slices ?? [n], name = reference.name
-        let x = FloatBuffer(toChannelMajor(Array(z[0..<xCount]), batch: n, channels: c, plane: h * h))
-        let y = FloatBuffer(count: n * oc * o * o)
-        layer.forward(x.pointer, output: y.pointer, slices: slices, scratch: ThreadScratch())
-        assertClose(fromChannelMajor(y.pointer, batch: n, channels: oc, plane: o * o), reference.forward(z)[...], "\(name) forward",
-                    file: file, line: line)
-        let dy = FloatBuffer(toChannelMajor(r, batch: n, channels: oc, plane: o * o)), dx = FloatBuffer(count: xCount)
-        layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: dx.pointer, slices: slices, scratch: ThreadScratch())
-        assertClose(fromChannelMajor(dx.pointer, batch: n, channels: c, plane: h * h), grad[0..<xCount], "\(name) input gradient",
-                    file: file, line: line)
-        assertClose(weight.gradient.array.map(Double.init), grad[xCount..<(xCount + wCount)], "\(name) weight gradient", file: file, line: line)
-        assertClose(bias.gradient.array.map(Double.init), grad[(xCount + wCount)...], "\(name) bias gradient", file: file, line: line)
+        // The production layer in every build the CPU runs, or in the one that runs.
+        let compare = {
+            let weight = TestParameter(Array(z[xCount..<(xCount + wCount)])), bias = TestParameter(Array(z[(xCount + wCount)...]))
+            let layer = Conv2d(inChannels: c, outChannels: oc, kernel: k, stride: s, padding: p, inputHeight: h, inputWidth: h,
+                               weight: weight.parameter, bias: bias.parameter)
+            let o = layer.outputHeight, slices = slices ?? [n], name = reference.name
+            let x = FloatBuffer(toChannelMajor(Array(z[0..<xCount]), batch: n, channels: c, plane: h * h))
+            let y = FloatBuffer(count: n * oc * o * o)
+            layer.forward(x.pointer, output: y.pointer, slices: slices, scratch: ThreadScratch())
+            self.assertClose(fromChannelMajor(y.pointer, batch: n, channels: oc, plane: o * o), reference.forward(z)[...], "\(name) forward",
+                        file: file, line: line)
+            let dy = FloatBuffer(toChannelMajor(r, batch: n, channels: oc, plane: o * o)), dx = FloatBuffer(count: xCount)
+            layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: dx.pointer, slices: slices, scratch: ThreadScratch())
+            self.assertClose(fromChannelMajor(dx.pointer, batch: n, channels: c, plane: h * h), grad[0..<xCount], "\(name) input gradient",
+                        file: file, line: line)
+            self.assertClose(weight.gradient.array.map(Double.init), grad[xCount..<(xCount + wCount)], "\(name) weight gradient", file: file, line: line)
+            self.assertClose(bias.gradient.array.map(Double.init), grad[(xCount + wCount)...], "\(name) bias gradient", file: file, line: line)
+        }
+        if everyBuild { forEachKernelBuild(compare) } else { compare() }
     }
 
     private func checkConvTranspose2d(batch n: Int, inChannels c: Int, outChannels oc: Int, side h: Int, kernel k: Int, stride s: Int,
-                                      padding p: Int, outputPadding v: Int, slices: [Int]? = nil,
+                                      padding p: Int, outputPadding v: Int, slices: [Int]? = nil, everyBuild: Bool = false,
                                       file: StaticString = #filePath, line: UInt = #line) {
         let reference = Reference.convTranspose2d(batch: n, inChannels: c, outChannels: oc, side: h, kernel: k, stride: s, padding: p, outputPadding: v)
         let (z, r, grad) = checkFiniteDifferences(reference, z: randomValues(reference.inputCount, seed: 3), seed: 4, file: file, line: line)
         let xCount = n * c * h * h, wCount = c * oc * k * k
-        let weight = TestParameter(Array(z[xCount..<(xCount + wCount)])), bias = TestParameter(Array(z[(xCount + wCount)...]))
-        let layer = ConvTranspose2d(inChannels: c, outChannels: oc, kernel: k, stride: s, padding: p, outputPadding: v,
-                                    inputHeight: h, inputWidth: h, weight: weight.parameter, bias: bias.parameter)
-        let o = layer.outputHeight, slices = slices ?? [n], name = reference.name
-        XCTAssertEqual(o, (h - 1) * s - 2 * p + k + v, file: file, line: line)
-        let x = FloatBuffer(toChannelMajor(Array(z[0..<xCount]), batch: n, channels: c, plane: h * h))
-        let y = FloatBuffer(count: n * oc * o * o), scratch = ThreadScratch()
-        layer.forward(x.pointer, output: y.pointer, slices: slices, scratch: scratch)
-        assertClose(fromChannelMajor(y.pointer, batch: n, channels: oc, plane: o * o), reference.forward(z)[...], "\(name) forward",
-                    file: file, line: line)
-        let dy = FloatBuffer(toChannelMajor(r, batch: n, channels: oc, plane: o * o)), dx = FloatBuffer(count: xCount)
-        layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: dx.pointer, slices: slices, scratch: scratch)
-        assertClose(fromChannelMajor(dx.pointer, batch: n, channels: c, plane: h * h), grad[0..<xCount], "\(name) input gradient",
-                    file: file, line: line)
-        assertClose(weight.gradient.array.map(Double.init), grad[xCount..<(xCount + wCount)], "\(name) weight gradient", file: file, line: line)
-        assertClose(bias.gradient.array.map(Double.init), grad[(xCount + wCount)...], "\(name) bias gradient", file: file, line: line)
+        // The production layer in every build the CPU runs, or in the one that runs.
+        let compare = {
+            let weight = TestParameter(Array(z[xCount..<(xCount + wCount)])), bias = TestParameter(Array(z[(xCount + wCount)...]))
+            let layer = ConvTranspose2d(inChannels: c, outChannels: oc, kernel: k, stride: s, padding: p, outputPadding: v,
+                                        inputHeight: h, inputWidth: h, weight: weight.parameter, bias: bias.parameter)
+            let o = layer.outputHeight, slices = slices ?? [n], name = reference.name
+            XCTAssertEqual(o, (h - 1) * s - 2 * p + k + v, file: file, line: line)
+            let x = FloatBuffer(toChannelMajor(Array(z[0..<xCount]), batch: n, channels: c, plane: h * h))
+            let y = FloatBuffer(count: n * oc * o * o), scratch = ThreadScratch()
+            layer.forward(x.pointer, output: y.pointer, slices: slices, scratch: scratch)
+            self.assertClose(fromChannelMajor(y.pointer, batch: n, channels: oc, plane: o * o), reference.forward(z)[...], "\(name) forward",
+                        file: file, line: line)
+            let dy = FloatBuffer(toChannelMajor(r, batch: n, channels: oc, plane: o * o)), dx = FloatBuffer(count: xCount)
+            layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: dx.pointer, slices: slices, scratch: scratch)
+            self.assertClose(fromChannelMajor(dx.pointer, batch: n, channels: c, plane: h * h), grad[0..<xCount], "\(name) input gradient",
+                        file: file, line: line)
+            self.assertClose(weight.gradient.array.map(Double.init), grad[xCount..<(xCount + wCount)], "\(name) weight gradient", file: file, line: line)
+            self.assertClose(bias.gradient.array.map(Double.init), grad[(xCount + wCount)...], "\(name) bias gradient", file: file, line: line)
+        }
+        if everyBuild { forEachKernelBuild(compare) } else { compare() }
     }
 
     private func checkBatchNorm(slope: Float?) throws {

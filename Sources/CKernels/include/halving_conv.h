@@ -28,4 +28,21 @@ void dae_halving_conv_pack_weights(const float *weight, long rows, long channels
 void dae_halving_conv_forward(const float *input, const float *packed, const float *bias, float *output, long rows,
                               long channels, long first, long count, long batch, long height, long width, float *panel);
 
+/* The weight-gradient product without an im2col buffer: gradient[r][c * 9 + t] = the sum
+ * over the pixels p of images [first, first + count), in order, of rows[r][first * OH * OW
+ * + p] (`rows` `ld` apart: `[rows][batch * OH * OW]`) x im2col(input)[c * 9 + t][p]
+ * (`input` `[channels][batch][H][W]`), overwriting `gradient` (`[rows][channels * 9]`). On
+ * the calling thread with its own `scratch`; only where
+ * `dae_halving_conv_weight_gradient_applies`. */
+void dae_halving_conv_weight_gradient(const float *rows_in, long ld, const float *input, float *gradient, long rows,
+                                      long channels, long first, long count, long batch, long height, long width,
+                                      float *scratch);
+
+/* Whether the fused weight gradient runs: `dae_halving_conv_applies`, `rows` a multiple of
+ * 16 and `channels` of 32. */
+int dae_halving_conv_weight_gradient_applies(long rows, long channels, long width);
+
+/* Floats of the per-thread `scratch` of `dae_halving_conv_weight_gradient`. */
+long dae_halving_conv_weight_gradient_scratch_floats(long rows, long channels);
+
 #endif

@@ -1,7 +1,8 @@
 /// Buffers of the compute threads, reused from step to step: one Float gradient partial per
-/// shard slice for `Parameter.sumOverSlices`, as large as the largest parameter; and one
-/// im2col buffer per thread for a chunk of a shard slice at a time (`columns`). They grow when first
-/// needed (the first step, or a larger slice or thread count) and never shrink.
+/// shard slice for `Parameter.sumOverSlices`, as large as the largest parameter; one buffer
+/// per thread (`columns`) for the im2col of a chunk of a shard slice at a time, or a fused
+/// kernel's panels; and one layer's packed weights. They grow when first needed (the first
+/// step, or a larger slice or thread count) and never shrink.
 public final class ThreadScratch {
     private var partials = FloatBuffer(count: 1)
     private var columnBuffers: [FloatBuffer] = []

@@ -8,7 +8,12 @@ import CKernels
 /// In fp32 under the AVX-512 build, their forward product skips im2col altogether
 /// (halving_conv.c): each 32 output pixels' columns are packed from the input straight into
 /// an L1-sized panel for dae-dist's own micro-kernel, which saves writing and reading back a
-/// buffer of nine times the input and OpenBLAS's own packing of it.
+/// buffer of nine times the input and OpenBLAS's own packing of it. Their weight gradient
+/// likewise: per chunk of 256 pixels the columns are packed the same way and transposed, 16
+/// x 16 at a time, into pixel-major panels that the same micro-kernel reduces over pixels. A
+/// transposed convolution's input gradient is a convolution's forward, so it uses the first.
+/// (Their adjoint product, col2im of a GEMM, stays with OpenBLAS: four parity-class products
+/// without col2im measured slower, see bench/PERFORMANCE.md.)
 enum Halving {
     static func applies(to g: ConvGeometry) -> Bool {
         g.kernel == 3 && g.stride == 2 && g.padding == 1 && g.width == 2 * g.outWidth && g.height == 2 * g.outHeight
@@ -33,6 +38,25 @@ enum Halving {
         Parallel.forEachSlice(slices) { worker, _, start, size in
             dae_halving_conv_forward(input, packed, bias, output, rows, g.channels, start, size, batch, g.height, g.width,
                                      scratch.columns(worker))
+        }
+    }
+
+    /// Whether `fusedWeightGradient` runs for `rows` gradient rows and the unfolded operand's
+    /// `g.channels`.
+    static func fusesWeightGradient(_ g: ConvGeometry, rows: Int) -> Bool {
+        applies(to: g) && BLAS.precision == .fp32 && dae_halving_conv_weight_gradient_applies(rows, g.channels, g.width) != 0
+    }
+
+    /// `weight`'s gradient `rows x im2col(unfolding)^T` (`rows` `[m][batch * OH * OW]`),
+    /// summed slice by slice (`Parameter.sumOverSlices`): what `Im2col.weightProduct` makes
+    /// chunk by chunk, without the columns (only where `fusesWeightGradient(g, rows: m)`).
+    static func fusedWeightGradient(of weight: Parameter, rows: UnsafePointer<Float>, m: Int, unfolding input: UnsafePointer<Float>,
+                                    slices: [Int], geometry g: ConvGeometry, scratch: ThreadScratch) {
+        let batch = slices.reduce(0, +)
+        scratch.reserveColumns(for: slices, count: dae_halving_conv_weight_gradient_scratch_floats(m, g.channels))
+        weight.sumOverSlices(slices, scratch: scratch) { worker, start, size, partial in
+            dae_halving_conv_weight_gradient(rows, batch * g.outputPlane, input, partial, m, g.channels, start, size, batch,
+                                             g.height, g.width, scratch.columns(worker))
         }
     }
 }

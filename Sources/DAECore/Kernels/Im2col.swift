@@ -98,6 +98,22 @@ public enum Im2col {
         for c in 0..<g.channels { fold(col, channel: c, columns, geometry: g, into: output, startingFrom: initial?[c] ?? 0) }
     }
 
+    /// `output = initial + col2im(W^T x source)` for the whole batch of `slices`, on the
+    /// compute threads, chunk by chunk of each slice (see `forEachChunk`), each chunk's
+    /// columns in the thread's buffer of `scratch`.
+    static func multiplyAndFold(weight: UnsafePointer<Float>, k: Int, source: UnsafePointer<Float>, slices: [Int],
+                                geometry g: ConvGeometry, scratch: ThreadScratch, into output: UnsafeMutablePointer<Float>,
+                                startingFrom initial: UnsafePointer<Float>? = nil) {
+        let batch = slices.reduce(0, +)
+        scratch.reserveColumnChunks(for: slices, geometry: g)
+        Parallel.forEachSlice(slices) { worker, _, start, size in
+            forEachChunk(of: start..<(start + size), geometry: g) { chunk, _ in
+                multiplyAndFold(weight: weight, k: k, source: source, images: chunk, batch: batch, geometry: g,
+                                col: scratch.columns(worker), into: output, startingFrom: initial)
+            }
+        }
+    }
+
     /// `output[images] = initial + col2im(W^T x source[images])`, where `W` is `[k][patch]`
     /// and `source` is `[k][batch*plane]`: the transposed convolution's forward and the
     /// convolution's input gradient, for one shard slice, its columns in `col`.

@@ -70,6 +70,8 @@ public struct Conv2d {
     /// chunk of a slice, one per-thread buffer holds its im2col again (cheaper than keeping
     /// the whole batch's from forward: that is several times the cache) and then its columns'
     /// gradient, folded at once; the chunks' weight products add up in the slice's partial.
+    /// A halving convolution under the AVX-512 kernels in fp32 makes its weight product
+    /// without the columns (`Halving.fusedWeightGradient`).
     /// `sumBiasGradient: false` leaves the bias gradient to the caller (a BatchNorm right
     /// after this layer sums it in its own pass, see `BatchNorm2d.backward`).
     public func backward(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
@@ -80,6 +82,16 @@ public struct Conv2d {
         if Direct3x3.applies(to: geometry) {
             Direct3x3.backward(multi: gradOutput, single: input, weight: weight, channels: outChannels, slices: slices,
                                geometry: geometry, scratch: scratch, gradSingle: gradInput)
+            if sumBiasGradient { BiasGradient.sumRowsBySlice(gradOutput, channels: outChannels, plane: plane, slices: slices, into: bias) }
+            return
+        }
+        if Halving.fusesWeightGradient(geometry, rows: outChannels) {
+            Halving.fusedWeightGradient(of: weight, rows: gradOutput, m: outChannels, unfolding: input, slices: slices,
+                                        geometry: geometry, scratch: scratch)
+            if let gradInput {
+                Im2col.multiplyAndFold(weight: weight.value, k: outChannels, source: gradOutput, slices: slices, geometry: geometry,
+                                       scratch: scratch, into: gradInput)
+            }
             if sumBiasGradient { BiasGradient.sumRowsBySlice(gradOutput, channels: outChannels, plane: plane, slices: slices, into: bias) }
             return
         }

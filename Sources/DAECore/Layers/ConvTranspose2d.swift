@@ -48,13 +48,8 @@ public struct ConvTranspose2d {
                                           images: start..<(start + size), batch: batch, geometry: geometry, workspace: scratch.columns(worker))
             }
         }
-        scratch.reserveColumnChunks(for: slices, geometry: geometry)
-        Parallel.forEachSlice(slices) { worker, _, start, size in
-            Im2col.forEachChunk(of: start..<(start + size), geometry: geometry) { chunk, _ in
-                Im2col.multiplyAndFold(weight: weight.value, k: inChannels, source: input, images: chunk, batch: batch,
-                                       geometry: geometry, col: scratch.columns(worker), into: output, startingFrom: bias?.value)
-            }
-        }
+        Im2col.multiplyAndFold(weight: weight.value, k: inChannels, source: input, slices: slices, geometry: geometry, scratch: scratch,
+                               into: output, startingFrom: bias?.value)
     }
 
     /// Gradients of the weight and bias, summed over the batch slice by slice (see
@@ -81,6 +76,15 @@ public struct ConvTranspose2d {
         let plane = inputHeight * inputWidth
         let width = batch * plane
         let patch = geometry.patchSize
+        if Halving.fusesWeightGradient(geometry, rows: inChannels) && Halving.fuses(geometry, rows: inChannels) {
+            Halving.fusedWeightGradient(of: weight, rows: input, m: inChannels, unfolding: gradOutput, slices: slices,
+                                        geometry: geometry, scratch: scratch)
+            if let gradInput {
+                Halving.fusedForward(gradOutput, weight: weight.value, bias: nil, rows: inChannels, into: gradInput, slices: slices,
+                                     geometry: geometry, scratch: scratch)
+            }
+            return
+        }
         scratch.reserveColumnChunks(for: slices, geometry: geometry)
         weight.sumOverSlices(slices, scratch: scratch) { worker, start, size, partial in
             let columns = scratch.columns(worker)
