@@ -48,7 +48,9 @@ public enum BLAS {
     nonisolated(unsafe) public static var precision: Precision = .fp32
 
     /// When set, sees the shape of every `gemm` call: how `dae-dist bench` learns the products
-    /// a training step makes, to time them alone. Nil (one untaken branch) during training.
+    /// a training step makes, to time them alone (while it is set, the halving convolutions'
+    /// fused products go through `gemm` too: `Halving.fuses`). Nil (one untaken branch)
+    /// during training.
     nonisolated(unsafe) public static var shapeRecorder: ((GemmShape) -> Void)?
 
     /// Threads BLAS may use in each call (per process: with several ranks on one machine,

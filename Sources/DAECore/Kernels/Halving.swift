@@ -21,8 +21,10 @@ enum Halving {
 
     /// Whether `fusedForward` runs for `rows` output channels: a halving geometry, fp32
     /// products and the AVX-512 kernels (bf16 products go through `BLAS.gemm`'s bf16 GEMM).
+    /// Not while `BLAS.shapeRecorder` lists a step's products (`dae-dist bench`'s sgemm
+    /// roofline): then the step makes every product through `BLAS.gemm`.
     static func fuses(_ g: ConvGeometry, rows: Int) -> Bool {
-        applies(to: g) && BLAS.precision == .fp32 && dae_halving_conv_applies(rows, g.width) != 0
+        applies(to: g) && BLAS.precision == .fp32 && BLAS.shapeRecorder == nil && dae_halving_conv_applies(rows, g.width) != 0
     }
 
     /// `output[rows][batch * OH * OW] = bias + W x im2col(input)`, `W` `[rows][C * 9]`, one
@@ -42,9 +44,9 @@ enum Halving {
     }
 
     /// Whether `fusedWeightGradient` runs for `rows` gradient rows and the unfolded operand's
-    /// `g.channels`.
+    /// `g.channels` (as `fuses`, with rows a multiple of 16 and channels of 32).
     static func fusesWeightGradient(_ g: ConvGeometry, rows: Int) -> Bool {
-        applies(to: g) && BLAS.precision == .fp32 && dae_halving_conv_weight_gradient_applies(rows, g.channels, g.width) != 0
+        fuses(g, rows: rows) && dae_halving_conv_weight_gradient_applies(rows, g.channels, g.width) != 0
     }
 
     /// `weight`'s gradient `rows x im2col(unfolding)^T` (`rows` `[m][batch * OH * OW]`),

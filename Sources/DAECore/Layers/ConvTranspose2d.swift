@@ -76,7 +76,7 @@ public struct ConvTranspose2d {
         let plane = inputHeight * inputWidth
         let width = batch * plane
         let patch = geometry.patchSize
-        if Halving.fusesWeightGradient(geometry, rows: inChannels) && Halving.fuses(geometry, rows: inChannels) {
+        if Halving.fusesWeightGradient(geometry, rows: inChannels) {
             Halving.fusedWeightGradient(of: weight, rows: input, m: inChannels, unfolding: gradOutput, slices: slices,
                                         geometry: geometry, scratch: scratch)
             if let gradInput {
