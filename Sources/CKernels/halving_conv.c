@@ -1,12 +1,16 @@
-/* The fused forward product of the halving convolutions (include/halving_conv.h).
+/* The fused products of the halving convolutions (include/halving_conv.h): the forward and
+ * the weight gradient, without an im2col buffer.
  *
- * For each block of NR = 32 output pixels of a slice: for each group of up to 32 input
- * channels (KG = 288 values of k, a 36 KB panel that stays in L1), the block's columns of
+ * Forward: for each block of NR = 32 output pixels of a slice, for each group of up to 32
+ * input channels (288 values of k, a 36 KB panel that stays in L1), the block's columns of
  * im2col are packed from the input rows (`pack`), then every 8 output channels are
  * multiplied by that panel in registers (`kernel`), their sums carried from group to group
  * in the output. A panel row is cut from an input row by one permute per run of the block's
  * pixels that lie in one output row: the stride-2 values of a 3-tap kernel column, with
- * the padding column and whatever lies past the image's edge masked to 0. */
+ * the padding column and whatever lies past the image's edge masked to 0.
+ *
+ * Weight gradient: the same panels, transposed to pixel-major, reduced over pixels by the
+ * same kernel (`weight_gradient_avx512`). */
 #include "halving_conv.h"
 #include "cpu.h"
 #include "kernels.h"
@@ -155,7 +159,7 @@ static void forward_avx512(const float *input, const float *packed, const float 
                            long channels, long first, long count, long batch, long height, long width, float *panel) {
     long oh = height / 2, ow = width / 2, plane = oh * ow, pixels = count * plane, k = channels * 9;
     long ldy = batch * plane;
-    Runs runs, next;
+    Runs runs, next = {0};
     find_runs(0, (int)(pixels < NR ? pixels : NR), ow, plane, first, &runs);
     for (long n0 = 0; n0 < pixels; n0 += NR) {
         int width_here = (int)(pixels - n0 < NR ? pixels - n0 : NR);
@@ -233,7 +237,7 @@ static void weight_gradient_avx512(const float *rows_in, long ld, const float *i
                 }
             }
         for (long c0 = 0; c0 < channels; c0 += WG_CHANNELS) {
-            Runs runs, next;
+            Runs runs, next = {0};
             find_runs(p0, (int)(n < NR ? n : NR), ow, plane, first, &runs);
             for (long b = 0; b < n; b += NR, runs = next) {
                 if (b + NR < n) {
@@ -263,13 +267,6 @@ static void weight_gradient_avx512(const float *rows_in, long ld, const float *i
                 const float *tile = acc + ((c0 / WG_CHANNELS * 9 + t) * rows + r) * WG_CHANNELS;
                 for (long c = 0; c < WG_CHANNELS; c++) gradient[r * k + (c0 + c) * 9 + t] = tile[c];
             }
-}
-
-void dae_halving_conv_transpose16_for_tests(const float *in, float *out) {
-    __m512 r[16];
-    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(in + 16 * i);
-    transpose16(r);
-    for (int i = 0; i < 16; i++) _mm512_storeu_ps(out + 16 * i, r[i]);
 }
 
 #pragma clang attribute pop

@@ -1,8 +1,9 @@
 #ifndef DAE_HALVING_CONV_H
 #define DAE_HALVING_CONV_H
 
-/* The forward product of a halving convolution (3x3, stride 2, padding 1, even input sides
- * H x W, output H/2 x W/2) without an im2col buffer: the columns are packed straight from
+/* The forward and weight-gradient products of a halving convolution (3x3, stride 2,
+ * padding 1, even input sides H x W, output H/2 x W/2) without an im2col buffer, in fp32
+ * under the AVX-512 kernels. Forward: the columns are packed straight from
  * the input, 32 output pixels at a time, into a panel the size of L1 and multiplied there
  * by an AVX-512 micro-kernel of 8 output channels x 32 pixels. Each output value is its
  * bias plus one sum over k = (input channel, kernel row, kernel column) in that order,
