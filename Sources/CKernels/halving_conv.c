@@ -10,10 +10,11 @@
  * the padding column and whatever lies past the image's edge masked to 0.
  *
  * Weight gradient: the same panels, transposed to pixel-major, reduced over pixels by the
- * same kernel (`weight_gradient_avx512`). */
+ * same kernel (`dae_halving_conv_weight_gradient`). */
 #include "halving_conv.h"
 #include "cpu.h"
 #include "kernels.h"
+#include <stdlib.h>
 
 enum { MR = 8, NR = 32, GROUP = 32, MAX_WIDTH = 30 };
 
@@ -80,6 +81,9 @@ static void find_runs(long n0, int width, long ow, long plane, long first, Runs 
     runs->start[runs->count] = width;
 }
 
+/* Pixels in the block that starts `left` pixels before the end. */
+static int block_width(long left) { return (int)(left < NR ? left : NR); }
+
 /* The panel's rows (c * 9 + ky * 3 + kx, c over [c0, c0 + channels)) for the block's
  * pixels, NR floats each: run by run, kernel row by kernel row, the input row of each
  * channel loaded once (two masked loads from column -1) and its three taps stored, each
@@ -126,6 +130,15 @@ static void prefetch(const float *input, const Runs *runs, long channels, long b
             }
 }
 
+/* When pixels remain after the block at n0 (`end` pixels in all), finds the next block's
+ * runs into `next` and prefetches their input rows of `channels` channels from `input`. */
+static void look_ahead(const float *input, long n0, long end, long ow, long plane, long first, long channels, long batch,
+                       long height, long width, Runs *next) {
+    if (n0 + NR >= end) return;
+    find_runs(n0 + NR, block_width(end - n0 - NR), ow, plane, first, next);
+    prefetch(input, next, channels, batch, height, width);
+}
+
 /* y[i][0 ..< 32] (i < 8, rows `ldy` apart) = (first ? 0 : y) + sum over k < kc of
  * wp[k * ldw + i] x panel[k][0 ..< 32], then + bias[i] if `bias`; lanes outside m0/m1
  * untouched. */
@@ -155,19 +168,15 @@ static void kernel(const float *wp, long ldw, const float *panel, long kc, float
     }
 }
 
-static void forward_avx512(const float *input, const float *packed, const float *bias, float *output, long rows,
-                           long channels, long first, long count, long batch, long height, long width, float *panel) {
+void dae_halving_conv_forward(const float *input, const float *packed, const float *bias, float *output, long rows,
+                              long channels, long first, long count, long batch, long height, long width, float *panel) {
     long oh = height / 2, ow = width / 2, plane = oh * ow, pixels = count * plane, k = channels * 9;
     long ldy = batch * plane;
     Runs runs, next = {0};
-    find_runs(0, (int)(pixels < NR ? pixels : NR), ow, plane, first, &runs);
+    find_runs(0, block_width(pixels), ow, plane, first, &runs);
     for (long n0 = 0; n0 < pixels; n0 += NR) {
-        int width_here = (int)(pixels - n0 < NR ? pixels - n0 : NR);
-        if (n0 + NR < pixels) {
-            long rest = pixels - n0 - NR;
-            find_runs(n0 + NR, (int)(rest < NR ? rest : NR), ow, plane, first, &next);
-            prefetch(input, &next, channels, batch, height, width);
-        }
+        int width_here = block_width(pixels - n0);
+        look_ahead(input, n0, pixels, ow, plane, first, channels, batch, height, width, &next);
         __mmask16 m0 = width_here >= 16 ? 0xFFFF : (__mmask16)((1u << width_here) - 1);
         __mmask16 m1 = width_here >= 32 ? 0xFFFF : width_here <= 16 ? 0 : (__mmask16)((1u << (width_here - 16)) - 1);
         float *y = output + first * plane + n0;
@@ -212,13 +221,13 @@ static void transpose16(__m512 r[16]) {
 
 /* gradient[r][c * 9 + t] = sum over the slice's pixels p, in order, of
  * rows[r][p] x im2col(input)[c * 9 + t][p]. Per chunk of pixels: `dt` holds the chunk's
- * `rows` transposed, 16 rows per pixel; per block of 32 channels, `pt` holds, for each tap
+ * `rows` transposed, for each 8 rows their 8 values per pixel; per block of 32 channels, `pt` holds, for each tap
  * t, the chunk's columns transposed, 32 channels per pixel, made by packing 32 pixels'
  * panel (`pack`) and transposing it 16 x 16 at a time; then each 8 rows x 32 channels of
  * each tap is one kernel call over the chunk's pixels, its sums carried in `acc`. */
-static void weight_gradient_avx512(const float *rows_in, long ld, const float *input, float *gradient, long rows,
-                                   long channels, long first, long count, long batch, long height, long width,
-                                   float *scratch) {
+void dae_halving_conv_weight_gradient(const float *rows_in, long ld, const float *input, float *gradient, long rows,
+                                      long channels, long first, long count, long batch, long height, long width,
+                                      float *scratch) {
     long oh = height / 2, ow = width / 2, plane = oh * ow, pixels = count * plane, k = channels * 9;
     float *panel = scratch, *pt = panel + WG_CHANNELS * 9 * NR, *dt = pt + 9 * WG_CHUNK * WG_CHANNELS;
     float *acc = dt + rows * WG_CHUNK;
@@ -238,12 +247,10 @@ static void weight_gradient_avx512(const float *rows_in, long ld, const float *i
             }
         for (long c0 = 0; c0 < channels; c0 += WG_CHANNELS) {
             Runs runs, next = {0};
-            find_runs(p0, (int)(n < NR ? n : NR), ow, plane, first, &runs);
+            find_runs(p0, block_width(n), ow, plane, first, &runs);
             for (long b = 0; b < n; b += NR, runs = next) {
-                if (b + NR < n) {
-                    find_runs(p0 + b + NR, (int)(n - b - NR < NR ? n - b - NR : NR), ow, plane, first, &next);
-                    prefetch(input + c0 * batch * height * width, &next, WG_CHANNELS, batch, height, width);
-                }
+                look_ahead(input + c0 * batch * height * width, p0 + b, p0 + n, ow, plane, first, WG_CHANNELS, batch, height,
+                           width, &next);
                 pack(input, &runs, c0, WG_CHANNELS, batch, height, width, panel);
                 for (int t = 0; t < 9; t++)
                     for (int ch = 0; ch < WG_CHANNELS; ch += 16)
@@ -270,25 +277,23 @@ static void weight_gradient_avx512(const float *rows_in, long ld, const float *i
 }
 
 #pragma clang attribute pop
-#endif
 
+#else
+
+/* Never called: dae_halving_conv_applies is 0 off x86-64. */
 void dae_halving_conv_forward(const float *input, const float *packed, const float *bias, float *output, long rows,
                               long channels, long first, long count, long batch, long height, long width, float *panel) {
-#if defined(__x86_64__)
-    forward_avx512(input, packed, bias, output, rows, channels, first, count, batch, height, width, panel);
-#else
-    (void)input, (void)packed, (void)bias, (void)output, (void)rows, (void)channels, (void)first, (void)count,
-        (void)batch, (void)height, (void)width, (void)panel;
-#endif
+    (void)input, (void)packed, (void)bias, (void)output, (void)rows, (void)channels, (void)first, (void)count;
+    (void)batch, (void)height, (void)width, (void)panel;
+    abort();
 }
 
 void dae_halving_conv_weight_gradient(const float *rows_in, long ld, const float *input, float *gradient, long rows,
                                       long channels, long first, long count, long batch, long height, long width,
                                       float *scratch) {
-#if defined(__x86_64__)
-    weight_gradient_avx512(rows_in, ld, input, gradient, rows, channels, first, count, batch, height, width, scratch);
-#else
-    (void)rows_in, (void)ld, (void)input, (void)gradient, (void)rows, (void)channels, (void)first, (void)count,
-        (void)batch, (void)height, (void)width, (void)scratch;
-#endif
+    (void)rows_in, (void)ld, (void)input, (void)gradient, (void)rows, (void)channels, (void)first, (void)count;
+    (void)batch, (void)height, (void)width, (void)scratch;
+    abort();
 }
+
+#endif

@@ -18,7 +18,7 @@ final class FilePathsTests: XCTestCase {
         let fifo = directory + "/fifo", loop = directory + "/loop", file = directory + "/file"
         XCTAssertEqual(mkfifo(fifo, 0o644), 0)
         try FileManager.default.createSymbolicLink(atPath: loop, withDestinationPath: loop)
-        FileManager.default.createFile(atPath: file, contents: Data([1, 2, 3]))
+        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data([1, 2, 3])))
         let cases: [(String, String)] = [
             (fifo, "named pipe (FIFO)"), (directory, "is a folder"), (loop, "symbolic links form a loop"),
             (directory + "/none", "no such file"), ("/dev/zero", "is a device"), (file + "/inside", "not a folder"), ("", "an empty path"),
@@ -34,7 +34,7 @@ final class FilePathsTests: XCTestCase {
 
     func testWritingGoesThroughLinksAndNeverReplacesDevices() throws {
         let target = directory + "/target", link = directory + "/link", chain = directory + "/chain"
-        FileManager.default.createFile(atPath: target, contents: Data("old".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: target, contents: Data("old".utf8)))
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "target")  // relative
         try FileManager.default.createSymbolicLink(atPath: chain, withDestinationPath: link)
         try AtomicFile.write(Data("new".utf8), to: chain)

@@ -14,10 +14,15 @@ final class FusedConvTests: XCTestCase {
     /// one with a channel group of 32 and a remainder (40), one narrow and small.
     static let shapes = [(32, 64, 28), (64, 64, 14), (40, 16, 10), (3, 8, 6)]
 
+    /// The weight and bias every test here uses, for `rows` outputs of `channels` inputs.
+    private func parameters(channels: Int, rows: Int) -> (weight: [Double], bias: [Double]) {
+        (randomValues(rows * channels * 9, seed: 5, scale: 0.2), randomValues(rows, seed: 6))
+    }
+
     private func convolve(_ x: FloatBuffer, channels: Int, rows: Int, side: Int, slices: [Int]) -> [Float] {
         let batch = slices.reduce(0, +)
-        let weight = TestParameter(randomValues(rows * channels * 9, seed: 5, scale: 0.2))
-        let bias = TestParameter(randomValues(rows, seed: 6))
+        let (w, b) = parameters(channels: channels, rows: rows)
+        let weight = TestParameter(w), bias = TestParameter(b)
         let layer = Conv2d(inChannels: channels, outChannels: rows, kernel: 3, stride: 2, padding: 1,
                            inputHeight: side, inputWidth: side, weight: weight.parameter, bias: bias.parameter)
         let y = FloatBuffer(count: rows * batch * layer.outputHeight * layer.outputWidth)
@@ -27,7 +32,7 @@ final class FusedConvTests: XCTestCase {
 
     /// The definition, in Double, channel-major.
     private func reference(_ x: [Float], channels: Int, rows: Int, side: Int, batch: Int) -> [Double] {
-        let w = randomValues(rows * channels * 9, seed: 5, scale: 0.2), b = randomValues(rows, seed: 6)
+        let (w, b) = parameters(channels: channels, rows: rows)
         let out = side / 2
         var y = [Double](repeating: 0, count: rows * batch * out * out)
         for r in 0..<rows {
@@ -109,7 +114,8 @@ final class FusedConvTests: XCTestCase {
         }
         let scale = expected.map { abs($0) }.max() ?? 1
         forEachKernelBuild {
-            let weight = TestParameter(randomValues(rows * channels * 9, seed: 5, scale: 0.2)), bias = TestParameter(randomValues(rows, seed: 6))
+            let (w, b) = parameters(channels: channels, rows: rows)
+            let weight = TestParameter(w), bias = TestParameter(b)
             let layer = Conv2d(inChannels: channels, outChannels: rows, kernel: 3, stride: 2, padding: 1, inputHeight: side,
                                inputWidth: side, weight: weight.parameter, bias: bias.parameter)
             layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: nil, slices: slices, scratch: ThreadScratch())

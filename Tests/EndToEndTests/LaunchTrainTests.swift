@@ -13,7 +13,7 @@ final class LaunchTrainTests: XCTestCase {
     private func start(_ arguments: [String]) throws -> (process: Process, log: String) {
         _ = try MPIRun.mpirunPath()
         let log = temporaryDirectory() + ".log"
-        FileManager.default.createFile(atPath: log, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: log, contents: nil))
         addTeardownBlock { try? FileManager.default.removeItem(atPath: log) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")

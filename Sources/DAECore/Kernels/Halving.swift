@@ -24,7 +24,13 @@ enum Halving {
     /// Not while `BLAS.shapeRecorder` lists a step's products (`dae-dist bench`'s sgemm
     /// roofline): then the step makes every product through `BLAS.gemm`.
     static func fuses(_ g: ConvGeometry, rows: Int) -> Bool {
-        applies(to: g) && BLAS.precision == .fp32 && BLAS.shapeRecorder == nil && dae_halving_conv_applies(rows, g.width) != 0
+        mayFuse(g) && dae_halving_conv_applies(rows, g.width) != 0
+    }
+
+    /// What both fused products need from the run: a halving geometry, fp32 products, and no
+    /// shape recorder listing the step's products.
+    private static func mayFuse(_ g: ConvGeometry) -> Bool {
+        applies(to: g) && BLAS.precision == .fp32 && BLAS.shapeRecorder == nil
     }
 
     /// `output[rows][batch * OH * OW] = bias + W x im2col(input)`, `W` `[rows][C * 9]`, one
@@ -44,9 +50,10 @@ enum Halving {
     }
 
     /// Whether `fusedWeightGradient` runs for `rows` gradient rows and the unfolded operand's
-    /// `g.channels` (as `fuses`, with rows a multiple of 16 and channels of 32).
+    /// `g.channels` (as `fuses`, with rows a multiple of 16 and channels of 32: so it implies
+    /// `fuses(g, rows: rows)`).
     static func fusesWeightGradient(_ g: ConvGeometry, rows: Int) -> Bool {
-        fuses(g, rows: rows) && dae_halving_conv_weight_gradient_applies(rows, g.channels, g.width) != 0
+        mayFuse(g) && dae_halving_conv_weight_gradient_applies(rows, g.channels, g.width) != 0
     }
 
     /// `weight`'s gradient `rows x im2col(unfolding)^T` (`rows` `[m][batch * OH * OW]`),

@@ -77,24 +77,27 @@ public struct Conv2d {
     public func backward(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
                          gradInput: UnsafeMutablePointer<Float>?, slices: [Int], scratch: ThreadScratch,
                          sumBiasGradient: Bool = true) {
-        let batch = slices.reduce(0, +)
-        let plane = geometry.outputPlane
         if Direct3x3.applies(to: geometry) {
             Direct3x3.backward(multi: gradOutput, single: input, weight: weight, channels: outChannels, slices: slices,
                                geometry: geometry, scratch: scratch, gradSingle: gradInput)
-            if sumBiasGradient { BiasGradient.sumRowsBySlice(gradOutput, channels: outChannels, plane: plane, slices: slices, into: bias) }
-            return
-        }
-        if Halving.fusesWeightGradient(geometry, rows: outChannels) {
+        } else if Halving.fusesWeightGradient(geometry, rows: outChannels) {
             Halving.fusedWeightGradient(of: weight, rows: gradOutput, m: outChannels, unfolding: input, slices: slices,
                                         geometry: geometry, scratch: scratch)
             if let gradInput {
                 Im2col.multiplyAndFold(weight: weight.value, k: outChannels, source: gradOutput, slices: slices, geometry: geometry,
                                        scratch: scratch, into: gradInput)
             }
-            if sumBiasGradient { BiasGradient.sumRowsBySlice(gradOutput, channels: outChannels, plane: plane, slices: slices, into: bias) }
-            return
+        } else {
+            backwardByColumns(input, gradOutput: gradOutput, gradInput: gradInput, slices: slices, scratch: scratch)
         }
+        if sumBiasGradient {
+            BiasGradient.sumRowsBySlice(gradOutput, channels: outChannels, plane: geometry.outputPlane, slices: slices, into: bias)
+        }
+    }
+
+    private func backwardByColumns(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
+                                   gradInput: UnsafeMutablePointer<Float>?, slices: [Int], scratch: ThreadScratch) {
+        let batch = slices.reduce(0, +)
         scratch.reserveColumnChunks(for: slices, geometry: geometry)
         weight.sumOverSlices(slices, scratch: scratch) { worker, start, size, partial in
             let columns = scratch.columns(worker)
@@ -105,6 +108,5 @@ public struct Conv2d {
                                        geometry: geometry, col: columns, into: gradInput)
             }
         }
-        if sumBiasGradient { BiasGradient.sumRowsBySlice(gradOutput, channels: outChannels, plane: plane, slices: slices, into: bias) }
     }
 }

@@ -54,14 +54,24 @@ public struct ConvTranspose2d {
 
     /// Gradients of the weight and bias, summed over the batch slice by slice (see
     /// `Parameter`), and of the input when `gradInput` is given. Each chunk's im2col of
-    /// `gradOutput` serves both of its GEMMs from a per-thread buffer. `sumBiasGradient: false`
-    /// leaves the bias gradient to the caller (see `Conv2d.backward`).
+    /// `gradOutput` serves both of its GEMMs from a per-thread buffer; a halving layer under the
+    /// AVX-512 kernels in fp32 makes both products without it (`Halving`). `sumBiasGradient:
+    /// false` leaves the bias gradient to the caller (see `Conv2d.backward`).
     public func backward(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
                          gradInput: UnsafeMutablePointer<Float>?, slices: [Int], scratch: ThreadScratch,
                          sumBiasGradient: Bool = true) {
         if Direct3x3.applies(to: geometry) {
             Direct3x3.backward(multi: input, single: gradOutput, weight: weight, channels: inChannels, slices: slices,
                                geometry: geometry, scratch: scratch, gradMulti: gradInput)
+        } else if Halving.fusesWeightGradient(geometry, rows: inChannels) {
+            // The input gradient is the convolution's forward of `gradOutput`, fused as well
+            // (`fusesWeightGradient` implies `fuses` for the same rows).
+            Halving.fusedWeightGradient(of: weight, rows: input, m: inChannels, unfolding: gradOutput, slices: slices,
+                                        geometry: geometry, scratch: scratch)
+            if let gradInput {
+                Halving.fusedForward(gradOutput, weight: weight.value, bias: nil, rows: inChannels, into: gradInput, slices: slices,
+                                     geometry: geometry, scratch: scratch)
+            }
         } else {
             backwardByColumns(input, gradOutput: gradOutput, gradInput: gradInput, slices: slices, scratch: scratch)
         }
@@ -76,15 +86,6 @@ public struct ConvTranspose2d {
         let plane = inputHeight * inputWidth
         let width = batch * plane
         let patch = geometry.patchSize
-        if Halving.fusesWeightGradient(geometry, rows: inChannels) {
-            Halving.fusedWeightGradient(of: weight, rows: input, m: inChannels, unfolding: gradOutput, slices: slices,
-                                        geometry: geometry, scratch: scratch)
-            if let gradInput {
-                Halving.fusedForward(gradOutput, weight: weight.value, bias: nil, rows: inChannels, into: gradInput, slices: slices,
-                                     geometry: geometry, scratch: scratch)
-            }
-            return
-        }
         scratch.reserveColumnChunks(for: slices, geometry: geometry)
         weight.sumOverSlices(slices, scratch: scratch) { worker, start, size, partial in
             let columns = scratch.columns(worker)
