@@ -1,4 +1,7 @@
 import CKernels
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A vector instruction set, narrowest first: each includes the ones before it.
 public enum ISA: Int32, Sendable, Comparable, CaseIterable {
@@ -26,6 +29,16 @@ public enum CPU {
     /// not (family 25 model 17 is AMD Zen 4; family 6 model 207 Intel Emerald Rapids).
     public static var family: Int { Int(dae_cpu_family()) }
     public static var modelNumber: Int { Int(dae_cpu_model_number()) }
+
+    /// Bytes of one core's L2 cache, as the system reports it (1 MB where it does not): what
+    /// a pass over more than this writes goes out to L3 or memory (see `BatchNorm2d`).
+    public static let level2CacheBytes: Int = {
+        #if canImport(Glibc)
+        let size = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))
+        if size > 0 { return size }
+        #endif
+        return 1 << 20
+    }()
 
     /// "AMD EPYC (family 25, model 17; AVX-512)": the CPU as every speed figure names it.
     public static var description: String { "\(model) (family \(family), model \(modelNumber); \(isa.name))" }

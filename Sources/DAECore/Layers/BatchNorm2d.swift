@@ -112,10 +112,13 @@ public struct BatchNorm2d {
         normalize(input, output: output, length: batch * plane, mean: savedMean.pointer, invStd: savedInvStd.pointer)
     }
 
-    /// `y = act(gamma * (x - mean) * invStd + beta)` as one affine map per channel.
+    /// `y = act(gamma * (x - mean) * invStd + beta)` as one affine map per channel. An output
+    /// larger than L2 is written past the cache: it cannot stay there for the next layer, and
+    /// ordinary stores would first read in every line they overwrite.
     private func normalize(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, length: Int,
                            mean: UnsafePointer<Double>, invStd: UnsafePointer<Double>) {
         let (weight, bias, negativeSlope) = (weight, bias, negativeSlope)
+        let streaming = channels * length * MemoryLayout<Float>.size > CPU.level2CacheBytes
         let savedScale = savedScale.pointer, savedShift = savedShift.pointer
         Parallel.forEach(channels) { c in
             let scale = Float(Double(weight.value[c]) * invStd[c])
@@ -123,7 +126,7 @@ public struct BatchNorm2d {
             savedScale[c] = scale
             savedShift[c] = shift
             ChannelMaps.affineLeakyReLU(input + c * length, output + c * length, count: length,
-                                        scale: scale, shift: shift, slope: negativeSlope ?? 1)
+                                        scale: scale, shift: shift, slope: negativeSlope ?? 1, streaming: streaming)
         }
     }
 
