@@ -32,15 +32,17 @@ long dae_halving_conv_panel_floats(long channels) {
     return group * 9 * NR;
 }
 
-long dae_halving_conv_packed_floats(long rows, long channels) { return rows * channels * 9; }
+long dae_halving_conv_packed_floats(long rows, long k) { return rows * k; }
 
-/* packed[block][k][i] = weight[block * 8 + i][k]: a broadcast per row at each k. */
-void dae_halving_conv_pack_weights(const float *weight, long rows, long channels, float *packed) {
-    long k = channels * 9;
+/* packed[block][j][i] = row block * 8 + i's value j: a broadcast per row at each j. */
+void dae_halving_conv_pack_weights(const float *weight, long rows, long k, int transposed, float *packed) {
+    long row_step = transposed ? 1 : k, k_step = transposed ? rows : 1;
     for (long block = 0; block < rows / MR; block++)
         for (long j = 0; j < k; j++)
-            for (long i = 0; i < MR; i++) packed[(block * k + j) * MR + i] = weight[(block * MR + i) * k + j];
+            for (long i = 0; i < MR; i++) packed[(block * k + j) * MR + i] = weight[(block * MR + i) * row_step + j * k_step];
 }
+
+long dae_halving_conv_adjoint_panel_floats(long k) { return k * NR + 16; /* room to align it */ }
 
 /* The weight gradient: pixels in chunks of WG_CHUNK, channels in blocks of WG_CHANNELS. */
 enum { WG_CHUNK = 256, WG_CHANNELS = 32, WG_ROWS = 16 };
@@ -168,6 +170,10 @@ static void kernel(const float *wp, long ldw, const float *panel, long kc, float
     }
 }
 
+/* The lanes of a block `width` pixels wide, in its two 16-lane halves. */
+static __mmask16 low_lanes(int width) { return width >= 16 ? 0xFFFF : (__mmask16)((1u << width) - 1); }
+static __mmask16 high_lanes(int width) { return width >= 32 ? 0xFFFF : width <= 16 ? 0 : (__mmask16)((1u << (width - 16)) - 1); }
+
 void dae_halving_conv_forward(const float *input, const float *packed, const float *bias, float *output, long rows,
                               long channels, long first, long count, long batch, long height, long width, float *panel) {
     long oh = height / 2, ow = width / 2, plane = oh * ow, pixels = count * plane, k = channels * 9;
@@ -177,8 +183,7 @@ void dae_halving_conv_forward(const float *input, const float *packed, const flo
     for (long n0 = 0; n0 < pixels; n0 += NR) {
         int width_here = block_width(pixels - n0);
         look_ahead(input, n0, pixels, ow, plane, first, channels, batch, height, width, &next);
-        __mmask16 m0 = width_here >= 16 ? 0xFFFF : (__mmask16)((1u << width_here) - 1);
-        __mmask16 m1 = width_here >= 32 ? 0xFFFF : width_here <= 16 ? 0 : (__mmask16)((1u << (width_here - 16)) - 1);
+        __mmask16 m0 = low_lanes(width_here), m1 = high_lanes(width_here);
         float *y = output + first * plane + n0;
         for (long c0 = 0; c0 < channels; c0 += GROUP) {
             long group = channels - c0 < GROUP ? channels - c0 : GROUP;
@@ -189,6 +194,29 @@ void dae_halving_conv_forward(const float *input, const float *packed, const flo
                        is_last && bias ? bias + r : 0);
         }
         runs = next;
+    }
+}
+
+/* The adjoint product, 32 pixels at a time: the block's k source rows (a channel apart, so
+ * rows that would share a few cache sets) are copied into `panel`, zero past the last
+ * pixel, with the next block's rows prefetched; then each 8 rows of col are one kernel call
+ * over the panel, which stays in L1. */
+void dae_halving_conv_adjoint_columns(const float *packed, long m, long k, const float *source, long ld, long pixels,
+                                      float *col, float *panel) {
+    panel = (float *)(((unsigned long)panel + 63) & ~63ul);
+    for (long n0 = 0; n0 < pixels; n0 += NR) {
+        int width_here = block_width(pixels - n0);
+        __mmask16 m0 = low_lanes(width_here), m1 = high_lanes(width_here);
+        for (long j = 0; j < k; j++) {
+            const float *row = source + j * ld + n0;
+            _mm512_store_ps(panel + j * NR, _mm512_maskz_loadu_ps(m0, row));
+            _mm512_store_ps(panel + j * NR + 16, _mm512_maskz_loadu_ps(m1, row + 16));
+            if (n0 + NR < pixels) {
+                _mm_prefetch((const char *)(row + NR), _MM_HINT_T0);
+                _mm_prefetch((const char *)(row + NR + 16), _MM_HINT_T0);
+            }
+        }
+        for (long r = 0; r < m; r += MR) kernel(packed + r * k, MR, panel, k, col + r * pixels + n0, pixels, m0, m1, 1, 0);
     }
 }
 
@@ -285,6 +313,12 @@ void dae_halving_conv_forward(const float *input, const float *packed, const flo
                               long channels, long first, long count, long batch, long height, long width, float *panel) {
     (void)input, (void)packed, (void)bias, (void)output, (void)rows, (void)channels, (void)first, (void)count;
     (void)batch, (void)height, (void)width, (void)panel;
+    abort();
+}
+
+void dae_halving_conv_adjoint_columns(const float *packed, long m, long k, const float *source, long ld, long pixels,
+                                      float *col, float *panel) {
+    (void)packed, (void)m, (void)k, (void)source, (void)ld, (void)pixels, (void)col, (void)panel;
     abort();
 }
 

@@ -6,7 +6,7 @@ import XCTest
 /// convolution's definition, in every build the CPU runs, and the same bits however a batch
 /// is cut into shard slices (each output value is one sum over its k in order). Their fused
 /// weight gradients are checked against finite differences in `GradientCheckTests`, and at
-/// the model's sizes here.
+/// the model's sizes here; their adjoint product (ahead of col2im) likewise.
 final class FusedConvTests: XCTestCase {
     override func tearDown() { KernelBuild.force(nil) }
 
@@ -121,6 +121,49 @@ final class FusedConvTests: XCTestCase {
             layer.backward(x.pointer, gradOutput: dy.pointer, gradInput: nil, slices: slices, scratch: ThreadScratch())
             let worst = zip(weight.gradient.array, expected).map { abs(Double($0) - $1) }.max() ?? 0
             XCTAssertLessThan(worst, 1e-5 * scale, KernelBuild.name)
+        }
+    }
+
+    /// (input channels, output channels, input side) of transposed convolutions whose
+    /// forward is the adjoint product: the model's two halving ones (deconv1, deconv2), and
+    /// one whose pixel count leaves a partial block of 32.
+    static let adjointShapes = [(64, 64, 7), (64, 32, 14), (16, 8, 5)]
+
+    private func transposedForward(_ x: FloatBuffer, channels: Int, rows: Int, side: Int, slices: [Int]) -> [Float] {
+        let batch = slices.reduce(0, +)
+        let weight = TestParameter(randomValues(channels * rows * 9, seed: 11, scale: 0.2))
+        let bias = TestParameter(randomValues(rows, seed: 12))
+        let layer = ConvTranspose2d(inChannels: channels, outChannels: rows, kernel: 3, stride: 2, padding: 1, outputPadding: 1,
+                                    inputHeight: side, inputWidth: side, weight: weight.parameter, bias: bias.parameter)
+        let y = FloatBuffer(count: rows * batch * 4 * side * side)
+        layer.forward(x.pointer, output: y.pointer, slices: slices, scratch: ThreadScratch())
+        return y.array
+    }
+
+    /// The adjoint product (here a ConvTranspose2d's forward; a Conv2d's input gradient is
+    /// the same call) against the definition in Double, in every build, and the same bits
+    /// however the batch is sliced.
+    func testAdjointProductMatchesTheDefinitionInEveryBuild() {
+        for (channels, rows, side) in Self.adjointShapes {
+            let slices = [2, 3], batch = 5, out = 2 * side
+            let values = randomValues(batch * channels * side * side, seed: 13)
+            let x = FloatBuffer(toChannelMajor(values, batch: batch, channels: channels, plane: side * side))
+            let reference = Reference.convTranspose2d(batch: batch, inChannels: channels, outChannels: rows, side: side, kernel: 3,
+                                                      stride: 2, padding: 1, outputPadding: 1)
+            let z = values + randomValues(channels * rows * 9, seed: 11, scale: 0.2) + randomValues(rows, seed: 12)
+            let expected = reference.forward(z)
+            let scale = expected.map { abs($0) }.max() ?? 1
+            forEachKernelBuild {
+                let y = FloatBuffer(transposedForward(x, channels: channels, rows: rows, side: side, slices: slices))
+                let got = fromChannelMajor(y.pointer, batch: batch, channels: rows, plane: out * out)
+                let worst = zip(got, expected).map { abs($0 - $1) }.max() ?? 0
+                XCTAssertLessThan(worst, 1e-5 * scale, "\(channels) -> \(rows) at \(side), \(KernelBuild.name)")
+                let whole = transposedForward(x, channels: channels, rows: rows, side: side, slices: [batch]).map(\.bitPattern)
+                for other in [[1, 1, 1, 1, 1], [4, 1]] {
+                    let sliced = transposedForward(x, channels: channels, rows: rows, side: side, slices: other).map(\.bitPattern)
+                    XCTAssertEqual(sliced, whole, "\(channels) -> \(rows) at \(side), slices \(other), \(KernelBuild.name)")
+                }
+            }
         }
     }
 }

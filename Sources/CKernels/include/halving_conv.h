@@ -16,11 +16,12 @@ int dae_halving_conv_applies(long rows, long width);
 /* Floats of the panel buffer `dae_halving_conv_forward` needs. */
 long dae_halving_conv_panel_floats(long channels);
 
-/* Floats of the packed weights of a `rows` x (channels * 9) weight matrix. */
-long dae_halving_conv_packed_floats(long rows, long channels);
+/* Floats of the packed weights of a `rows` x k weight matrix. */
+long dae_halving_conv_packed_floats(long rows, long k);
 
-/* Packs `weight` (`[rows][channels * 9]`, row-major) for the micro-kernel. */
-void dae_halving_conv_pack_weights(const float *weight, long rows, long channels, float *packed);
+/* Packs `rows` x k weights for the micro-kernel: `weight` is `[rows][k]`, row-major, or
+ * with `transposed` nonzero `[k][rows]` (rows a multiple of 8). */
+void dae_halving_conv_pack_weights(const float *weight, long rows, long k, int transposed, float *packed);
 
 /* output[r][(n * OH + y) * OW + x] = bias[r] + sum over k of W[r][k] im2col(input)[k][...],
  * for images [first, first + count) of `input` (`[channels][batch][H][W]`) into `output`
@@ -28,6 +29,18 @@ void dae_halving_conv_pack_weights(const float *weight, long rows, long channels
  * own `panel`. Only where `dae_halving_conv_applies`. */
 void dae_halving_conv_forward(const float *input, const float *packed, const float *bias, float *output, long rows,
                               long channels, long first, long count, long batch, long height, long width, float *panel);
+
+/* The adjoint product ahead of col2im (a convolution's input gradient, a transposed
+ * convolution's forward), by the same micro-kernel: col[r][p] = the sum over j < k, in
+ * order, of W[j][r] x source[j][p], for r < m and p < pixels, where `packed` is `W`
+ * (`[k][m]`, m a multiple of 8) packed transposed, `source` has rows `ld` apart, and `col`
+ * (`[m][pixels]`) is overwritten. On the calling thread with its own `panel`
+ * (`dae_halving_conv_adjoint_panel_floats(k)`); only where `dae_halving_conv_applies(m, width)`. */
+void dae_halving_conv_adjoint_columns(const float *packed, long m, long k, const float *source, long ld, long pixels,
+                                      float *col, float *panel);
+
+/* Floats of the panel of `dae_halving_conv_adjoint_columns`. */
+long dae_halving_conv_adjoint_panel_floats(long k);
 
 /* The weight-gradient product without an im2col buffer: gradient[r][c * 9 + t] = the sum
  * over the pixels p of images [first, first + count), in order, of rows[r][first * OH * OW

@@ -41,10 +41,12 @@ public final class ThreadScratch {
     }
 
     /// Makes sure each thread has a column buffer for one chunk (see `Im2col.forEachChunk`)
-    /// of a slice of `slices` through a convolution of `geometry`. Call before the parallel loop.
-    func reserveColumnChunks(for slices: [Int], geometry: ConvGeometry) {
+    /// of a slice of `slices` through a convolution of `geometry`, and `extra` Floats after
+    /// it. Call before the parallel loop.
+    func reserveColumnChunks(for slices: [Int], geometry: ConvGeometry, plus extra: Int = 0) {
         let images = min(slices.max() ?? 0, Im2col.chunkCapacity(geometry: geometry))
-        Self.grow(&columnBuffers, workers: min(Parallel.threads, slices.count), count: geometry.patchSize * geometry.outputPlane * images)
+        Self.grow(&columnBuffers, workers: min(Parallel.threads, slices.count),
+                  count: geometry.patchSize * geometry.outputPlane * images + extra)
     }
 
     /// Thread `worker`'s column buffer (see `reserveColumns`).

@@ -12,8 +12,10 @@ import CKernels
 /// likewise: per chunk of 256 pixels the columns are packed the same way and transposed, 16
 /// x 16 at a time, into pixel-major panels that the same micro-kernel reduces over pixels. A
 /// transposed convolution's input gradient is a convolution's forward, so it uses the first.
-/// (Their adjoint product, col2im of a GEMM, stays with OpenBLAS: four parity-class products
-/// without col2im measured slower, see bench/PERFORMANCE.md.)
+/// Their adjoint product (a convolution's input gradient, a transposed one's forward) keeps
+/// its col2im (four parity-class products without it measured slower, see
+/// bench/PERFORMANCE.md), but its GEMM is the same micro-kernel, over a panel of the source
+/// copied 32 pixels at a time (`adjointWeights`, `Im2col.multiplyAndFold`).
 enum Halving {
     static func applies(to g: ConvGeometry) -> Bool {
         g.kernel == 3 && g.stride == 2 && g.padding == 1 && g.width == 2 * g.outWidth && g.height == 2 * g.outHeight
@@ -40,14 +42,28 @@ enum Halving {
                              rows: Int, into output: UnsafeMutablePointer<Float>, slices: [Int], geometry g: ConvGeometry,
                              scratch: ThreadScratch) {
         let batch = slices.reduce(0, +)
-        let packed = scratch.packedWeights(count: dae_halving_conv_packed_floats(rows, g.channels))
-        dae_halving_conv_pack_weights(weight, rows, g.channels, packed)
+        let packed = scratch.packedWeights(count: dae_halving_conv_packed_floats(rows, g.patchSize))
+        dae_halving_conv_pack_weights(weight, rows, g.patchSize, 0, packed)
         scratch.reserveColumns(for: slices, count: dae_halving_conv_panel_floats(g.channels))
         Parallel.forEachSlice(slices) { worker, _, start, size in
             dae_halving_conv_forward(input, packed, bias, output, rows, g.channels, start, size, batch, g.height, g.width,
                                      scratch.columns(worker))
         }
     }
+
+    /// `W` (`[k][C * 9]`) packed for the adjoint product `W^T x source` ahead of col2im, in
+    /// `scratch`, or nil where that product goes through `BLAS.gemm` (as `fuses`, for the
+    /// C * 9 rows of the product).
+    static func adjointWeights(_ weight: UnsafePointer<Float>, k: Int, geometry g: ConvGeometry,
+                               scratch: ThreadScratch) -> UnsafePointer<Float>? {
+        guard fuses(g, rows: g.patchSize) else { return nil }
+        let packed = scratch.packedWeights(count: dae_halving_conv_packed_floats(g.patchSize, k))
+        dae_halving_conv_pack_weights(weight, g.patchSize, k, 1, packed)
+        return UnsafePointer(packed)
+    }
+
+    /// Floats after a chunk's columns that `adjointColumns` needs for its panel.
+    static func adjointPanelFloats(k: Int) -> Int { dae_halving_conv_adjoint_panel_floats(k) }
 
     /// Whether `fusedWeightGradient` runs for `rows` gradient rows and the unfolded operand's
     /// `g.channels` (as `fuses`, with rows a multiple of 16 and channels of 32: so it implies

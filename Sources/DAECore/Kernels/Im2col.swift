@@ -100,15 +100,17 @@ public enum Im2col {
 
     /// `output = initial + col2im(W^T x source)` for the whole batch of `slices`, on the
     /// compute threads, chunk by chunk of each slice (see `forEachChunk`), each chunk's
-    /// columns in the thread's buffer of `scratch`.
+    /// columns in the thread's buffer of `scratch`; a halving layer's product by dae-dist's
+    /// own micro-kernel where `Halving.adjointWeights` packs `W` for it.
     static func multiplyAndFold(weight: UnsafePointer<Float>, k: Int, source: UnsafePointer<Float>, slices: [Int],
                                 geometry g: ConvGeometry, scratch: ThreadScratch, into output: UnsafeMutablePointer<Float>,
                                 startingFrom initial: UnsafePointer<Float>? = nil) {
         let batch = slices.reduce(0, +)
-        scratch.reserveColumnChunks(for: slices, geometry: g)
+        let packed = Halving.adjointWeights(weight, k: k, geometry: g, scratch: scratch)
+        scratch.reserveColumnChunks(for: slices, geometry: g, plus: packed == nil ? 0 : Halving.adjointPanelFloats(k: k))
         Parallel.forEachSlice(slices) { worker, _, start, size in
             forEachChunk(of: start..<(start + size), geometry: g) { chunk, _ in
-                multiplyAndFold(weight: weight, k: k, source: source, images: chunk, batch: batch, geometry: g,
+                multiplyAndFold(weight: weight, packed: packed, k: k, source: source, images: chunk, batch: batch, geometry: g,
                                 col: scratch.columns(worker), into: output, startingFrom: initial)
             }
         }
@@ -116,13 +118,20 @@ public enum Im2col {
 
     /// `output[images] = initial + col2im(W^T x source[images])`, where `W` is `[k][patch]`
     /// and `source` is `[k][batch*plane]`: the transposed convolution's forward and the
-    /// convolution's input gradient, for one shard slice, its columns in `col`.
-    static func multiplyAndFold(weight: UnsafePointer<Float>, k: Int, source: UnsafePointer<Float>, images: Range<Int>, batch: Int,
-                                geometry g: ConvGeometry, col: UnsafeMutablePointer<Float>,
-                                into output: UnsafeMutablePointer<Float>, startingFrom initial: UnsafePointer<Float>? = nil) {
-        let plane = g.outputPlane, patch = g.patchSize
-        BLAS.gemm(transposeA: true, transposeB: false, m: patch, n: images.count * plane, k: k,
-                  a: weight, lda: patch, b: source + images.lowerBound * plane, ldb: batch * plane, c: col, ldc: images.count * plane)
+    /// convolution's input gradient, for one shard slice, its columns in `col`. Given
+    /// `packed` (`Halving.adjointWeights`), the product is the halving kernels' own, its
+    /// panel in `col` after the columns.
+    static func multiplyAndFold(weight: UnsafePointer<Float>, packed: UnsafePointer<Float>? = nil, k: Int,
+                                source: UnsafePointer<Float>, images: Range<Int>, batch: Int, geometry g: ConvGeometry,
+                                col: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>,
+                                startingFrom initial: UnsafePointer<Float>? = nil) {
+        let plane = g.outputPlane, patch = g.patchSize, n = images.count * plane
+        if let packed {
+            dae_halving_conv_adjoint_columns(packed, patch, k, source + images.lowerBound * plane, batch * plane, n, col, col + patch * n)
+        } else {
+            BLAS.gemm(transposeA: true, transposeB: false, m: patch, n: n, k: k,
+                      a: weight, lda: patch, b: source + images.lowerBound * plane, ldb: batch * plane, c: col, ldc: n)
+        }
         fold(col, images: images, batch: batch, geometry: g, into: output, startingFrom: initial)
     }
 
