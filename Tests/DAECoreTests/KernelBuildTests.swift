@@ -53,4 +53,40 @@ final class KernelBuildTests: XCTestCase {
             XCTAssertEqual(KernelBuild.current, KernelBuild.runnable.last)
         }
     }
+
+    /// The direct single-channel convolutions (`Direct3x3`) take channels in pairs in the
+    /// AVX-512 build; each value's arithmetic is still the AVX2 build's: the same bits, for
+    /// an odd channel count and rows shorter than, equal to and longer than 8 lanes.
+    func testDirectKernelsGiveTheAVX2BuildsBits() throws {
+        try XCTSkipUnless(KernelBuild.runnable.contains(.avx512), "this CPU (\(CPU.model)) has no AVX-512 build to compare")
+        let (channels, slices) = (5, [2, 1])
+        let batch = slices.reduce(0, +)
+        for side in [5, 8, 28] {
+            let plane = side * side
+            let image = FloatBuffer(randomValues(batch * plane, seed: 21).map(Float.init))
+            let maps = FloatBuffer(randomValues(channels * batch * plane, seed: 22).map(Float.init))
+            var results: [[UInt32]] = []
+            for build in [ISA.avx512, .avx2FMA] {
+                KernelBuild.force(build)
+                let weight = TestParameter(randomValues(channels * 9, seed: 23)), bias = TestParameter(randomValues(channels, seed: 24))
+                let conv = Conv2d(inChannels: 1, outChannels: channels, kernel: 3, stride: 1, padding: 1, inputHeight: side,
+                                  inputWidth: side, weight: weight.parameter, bias: bias.parameter)
+                let convOut = FloatBuffer(count: channels * batch * plane)
+                conv.forward(image.pointer, output: convOut.pointer, slices: slices, scratch: ThreadScratch())
+                conv.backward(image.pointer, gradOutput: maps.pointer, gradInput: nil, slices: slices, scratch: ThreadScratch())
+                let convGradient = weight.gradient.array
+
+                let tWeight = TestParameter(randomValues(channels * 9, seed: 25)), tBias = TestParameter(randomValues(1, seed: 26))
+                let transposed = ConvTranspose2d(inChannels: channels, outChannels: 1, kernel: 3, stride: 1, padding: 1,
+                                                 outputPadding: 0, inputHeight: side, inputWidth: side,
+                                                 weight: tWeight.parameter, bias: tBias.parameter)
+                let single = FloatBuffer(count: batch * plane), gradMaps = FloatBuffer(count: channels * batch * plane)
+                transposed.forward(maps.pointer, output: single.pointer, slices: slices, scratch: ThreadScratch())
+                transposed.backward(maps.pointer, gradOutput: image.pointer, gradInput: gradMaps.pointer, slices: slices,
+                                    scratch: ThreadScratch())
+                results.append((convOut.array + convGradient + single.array + gradMaps.array + tWeight.gradient.array).map(\.bitPattern))
+            }
+            XCTAssertEqual(results[0], results[1], "side \(side)")
+        }
+    }
 }
