@@ -9,8 +9,9 @@
  * pixels that lie in one output row: the stride-2 values of a 3-tap kernel column, with
  * the padding column and whatever lies past the image's edge masked to 0.
  *
- * Weight gradient: the same panels, transposed to pixel-major, reduced over pixels by the
- * same kernel (`dae_halving_conv_weight_gradient`). */
+ * Weight gradient: the same panels, 128 pixels long, reduced over pixels by the same kernel
+ * with the output gradient transposed to pixel-major (`dae_halving_conv_weight_gradient`).
+ * Adjoint product (ahead of col2im): the same kernel over a copied panel of its source. */
 #include "halving_conv.h"
 #include "cpu.h"
 #include "kernels.h"
@@ -44,15 +45,16 @@ void dae_halving_conv_pack_weights(const float *weight, long rows, long k, int t
 
 long dae_halving_conv_adjoint_panel_floats(long k) { return k * NR + 16; /* room to align it */ }
 
-/* The weight gradient: pixels in chunks of WG_CHUNK, channels in blocks of WG_CHANNELS. */
-enum { WG_CHUNK = 256, WG_CHANNELS = 32, WG_ROWS = 16 };
+/* The weight gradient: pixels in chunks of WG_CHUNK, channels in blocks of WG_CHANNELS,
+ * gradient rows in blocks of WG_ROWS (one kernel tile's width). */
+enum { WG_CHUNK = 128, WG_CHANNELS = 32, WG_ROWS = NR };
 
 int dae_halving_conv_weight_gradient_applies(long rows, long channels, long width) {
     return dae_halving_conv_applies(rows, width) && rows % WG_ROWS == 0 && channels % WG_CHANNELS == 0;
 }
 
 long dae_halving_conv_weight_gradient_scratch_floats(long rows, long channels) {
-    return WG_CHANNELS * 9 * NR + 9 * WG_CHUNK * WG_CHANNELS + rows * WG_CHUNK + channels * 9 * rows;
+    return WG_CHANNELS * 9 * WG_CHUNK + rows * WG_CHUNK + channels * 9 * rows;
 }
 
 #if defined(__x86_64__)
@@ -87,11 +89,11 @@ static void find_runs(long n0, int width, long ow, long plane, long first, Runs 
 static int block_width(long left) { return (int)(left < NR ? left : NR); }
 
 /* The panel's rows (c * 9 + ky * 3 + kx, c over [c0, c0 + channels)) for the block's
- * pixels, NR floats each: run by run, kernel row by kernel row, the input row of each
- * channel loaded once (two masked loads from column -1) and its three taps stored, each
- * store masked to the run. */
+ * pixels, rows `ld` floats apart: run by run, kernel row by kernel row, the input row of
+ * each channel loaded once (two masked loads from column -1) and its three taps stored,
+ * each store masked to the run. */
 static void pack(const float *input, const Runs *runs, long c0, long channels, long batch, long height, long width,
-                 float *panel) {
+                 float *panel, long ld) {
     const __m512i twice = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     /* From column -1: lanes of columns 0 ..< width in the two 16-lane halves. */
     const __mmask16 low = (__mmask16)(((1u << (width + 1 < 16 ? width + 1 : 16)) - 1) & ~1u);
@@ -103,16 +105,16 @@ static void pack(const float *input, const Runs *runs, long c0, long channels, l
         for (int kx = 0; kx < 3; kx++) index[kx] = _mm512_add_epi32(twice, _mm512_set1_epi32(2 * runs->column[q] + kx));
         for (int ky = 0; ky < 3; ky++) {
             long iy = 2 * runs->row[q] + ky - 1; /* at most height - 1 */
-            float *out = panel + ky * 3 * NR + runs->start[q];
+            float *out = panel + ky * 3 * ld + runs->start[q];
             if (iy < 0) {
-                for (long c = 0; c < channels; c++, out += 9 * NR)
-                    for (int kx = 0; kx < 3; kx++) _mm512_mask_storeu_ps(out + kx * NR, run, _mm512_setzero_ps());
+                for (long c = 0; c < channels; c++, out += 9 * ld)
+                    for (int kx = 0; kx < 3; kx++) _mm512_mask_storeu_ps(out + kx * ld, run, _mm512_setzero_ps());
                 continue;
             }
             const float *r = input + ((c0 * batch + runs->image[q]) * height + iy) * width - 1;
-            for (long c = 0; c < channels; c++, r += channel, out += 9 * NR) {
+            for (long c = 0; c < channels; c++, r += channel, out += 9 * ld) {
                 __m512 a = _mm512_maskz_loadu_ps(low, r), b = _mm512_maskz_loadu_ps(high, r + 16);
-                for (int kx = 0; kx < 3; kx++) _mm512_mask_storeu_ps(out + kx * NR, run, _mm512_permutex2var_ps(a, index[kx], b));
+                for (int kx = 0; kx < 3; kx++) _mm512_mask_storeu_ps(out + kx * ld, run, _mm512_permutex2var_ps(a, index[kx], b));
             }
         }
     }
@@ -141,11 +143,12 @@ static void look_ahead(const float *input, long n0, long end, long ow, long plan
     prefetch(input, next, channels, batch, height, width);
 }
 
-/* y[i][0 ..< 32] (i < 8, rows `ldy` apart) = (first ? 0 : y) + sum over k < kc of
- * wp[k * ldw + i] x panel[k][0 ..< 32], then + bias[i] if `bias`; lanes outside m0/m1
- * untouched. */
-static void kernel(const float *wp, long ldw, const float *panel, long kc, float *y, long ldy, __mmask16 m0, __mmask16 m1,
-                   int first, const float *bias) {
+/* y[i][0 ..< 32] (i < 8, rows `ldy` apart) = (first ? 0 : y) + sum over k < kc, in order,
+ * of wp[k * ldw + i * ldi] x panel[k][0 ..< 32], then + bias[i] if `bias`; lanes outside
+ * m0/m1 untouched. Inlined, so that each caller's strides are constants. */
+static inline __attribute__((always_inline)) void kernel(const float *wp, long ldw, long ldi, const float *panel, long kc,
+                                                         float *y, long ldy, __mmask16 m0, __mmask16 m1, int first,
+                                                         const float *bias) {
     __m512 c[MR][2];
     for (int i = 0; i < MR; i++) {
         c[i][0] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m0, y + i * ldy);
@@ -154,7 +157,7 @@ static void kernel(const float *wp, long ldw, const float *panel, long kc, float
     for (long k = 0; k < kc; k++) {
         __m512 b0 = _mm512_load_ps(panel + k * NR), b1 = _mm512_load_ps(panel + k * NR + 16);
         for (int i = 0; i < MR; i++) {
-            __m512 a = _mm512_set1_ps(wp[k * ldw + i]);
+            __m512 a = _mm512_set1_ps(wp[k * ldw + i * ldi]);
             c[i][0] = _mm512_fmadd_ps(a, b0, c[i][0]);
             c[i][1] = _mm512_fmadd_ps(a, b1, c[i][1]);
         }
@@ -188,9 +191,9 @@ void dae_halving_conv_forward(const float *input, const float *packed, const flo
         for (long c0 = 0; c0 < channels; c0 += GROUP) {
             long group = channels - c0 < GROUP ? channels - c0 : GROUP;
             int is_first = c0 == 0, is_last = c0 + group == channels;
-            pack(input, &runs, c0, group, batch, height, width, panel);
+            pack(input, &runs, c0, group, batch, height, width, panel, NR);
             for (long r = 0; r < rows; r += MR)
-                kernel(packed + r * k + c0 * 9 * MR, MR, panel, group * 9, y + r * ldy, ldy, m0, m1, is_first,
+                kernel(packed + r * k + c0 * 9 * MR, MR, 1, panel, group * 9, y + r * ldy, ldy, m0, m1, is_first,
                        is_last && bias ? bias + r : 0);
         }
         runs = next;
@@ -216,7 +219,7 @@ void dae_halving_conv_adjoint_columns(const float *packed, long m, long k, const
                 _mm_prefetch((const char *)(row + NR + 16), _MM_HINT_T0);
             }
         }
-        for (long r = 0; r < m; r += MR) kernel(packed + r * k, MR, panel, k, col + r * pixels + n0, pixels, m0, m1, 1, 0);
+        for (long r = 0; r < m; r += MR) kernel(packed + r * k, MR, 1, panel, k, col + r * pixels + n0, pixels, m0, m1, 1, 0);
     }
 }
 
@@ -248,17 +251,17 @@ static void transpose16(__m512 r[16]) {
 }
 
 /* gradient[r][c * 9 + t] = sum over the slice's pixels p, in order, of
- * rows[r][p] x im2col(input)[c * 9 + t][p]. Per chunk of pixels: `dt` holds the chunk's
- * `rows` transposed, for each 8 rows their 8 values per pixel; per block of 32 channels, `pt` holds, for each tap
- * t, the chunk's columns transposed, 32 channels per pixel, made by packing 32 pixels'
- * panel (`pack`) and transposing it 16 x 16 at a time; then each 8 rows x 32 channels of
- * each tap is one kernel call over the chunk's pixels, its sums carried in `acc`. */
+ * rows[r][p] x im2col(input)[c * 9 + t][p]. Per chunk of WG_CHUNK pixels: `dyt` holds the
+ * chunk's `rows` transposed, per block of 32 rows a pixel's 32 values in a row; per block of
+ * 32 channels, `panel` holds the chunk's columns (`pack`, 32 pixels at a time into rows
+ * WG_CHUNK long); then each 8 columns x 32 rows of the gradient is one kernel call over the
+ * chunk's pixels, broadcasting the columns' values and reading the transposed rows, its
+ * sums carried from chunk to chunk in `acc` (`[channels * 9][rows]`). */
 void dae_halving_conv_weight_gradient(const float *rows_in, long ld, const float *input, float *gradient, long rows,
                                       long channels, long first, long count, long batch, long height, long width,
                                       float *scratch) {
     long oh = height / 2, ow = width / 2, plane = oh * ow, pixels = count * plane, k = channels * 9;
-    float *panel = scratch, *pt = panel + WG_CHANNELS * 9 * NR, *dt = pt + 9 * WG_CHUNK * WG_CHANNELS;
-    float *acc = dt + rows * WG_CHUNK;
+    float *panel = scratch, *dyt = panel + WG_CHANNELS * 9 * WG_CHUNK, *acc = dyt + rows * WG_CHUNK;
     const float *a = rows_in + first * plane;
     __m512 v[16];
     for (long p0 = 0; p0 < pixels; p0 += WG_CHUNK) {
@@ -268,10 +271,8 @@ void dae_halving_conv_weight_gradient(const float *rows_in, long ld, const float
                 __mmask16 valid = n - q >= 16 ? 0xFFFF : (__mmask16)((1u << (n - q)) - 1);
                 for (int i = 0; i < 16; i++) v[i] = _mm512_maskz_loadu_ps(valid, a + (r0 + i) * ld + p0 + q);
                 transpose16(v);
-                for (int j = 0; j < 16; j++) { /* rows r0 ..< r0 + 8 and r0 + 8 ..< r0 + 16 of pixel q + j */
-                    _mm256_store_ps(dt + r0 * WG_CHUNK + (q + j) * MR, _mm512_castps512_ps256(v[j]));
-                    _mm256_store_ps(dt + (r0 + MR) * WG_CHUNK + (q + j) * MR, _mm512_extractf32x8_ps(v[j], 1));
-                }
+                for (int j = 0; j < 16; j++) /* rows r0 ..< r0 + 16 of pixel q + j */
+                    _mm512_store_ps(dyt + ((r0 / WG_ROWS * WG_CHUNK) + q + j) * WG_ROWS + r0 % WG_ROWS, v[j]);
             }
         for (long c0 = 0; c0 < channels; c0 += WG_CHANNELS) {
             Runs runs, next = {0};
@@ -279,29 +280,16 @@ void dae_halving_conv_weight_gradient(const float *rows_in, long ld, const float
             for (long b = 0; b < n; b += NR, runs = next) {
                 look_ahead(input + c0 * batch * height * width, p0 + b, p0 + n, ow, plane, first, WG_CHANNELS, batch, height,
                            width, &next);
-                pack(input, &runs, c0, WG_CHANNELS, batch, height, width, panel);
-                for (int t = 0; t < 9; t++)
-                    for (int ch = 0; ch < WG_CHANNELS; ch += 16)
-                        for (int ph = 0; ph < NR; ph += 16) {
-                            for (int i = 0; i < 16; i++) v[i] = _mm512_load_ps(panel + ((ch + i) * 9 + t) * NR + ph);
-                            transpose16(v);
-                            for (int j = 0; j < 16; j++)
-                                _mm512_store_ps(pt + (t * WG_CHUNK + b + ph + j) * WG_CHANNELS + ch, v[j]);
-                        }
+                pack(input, &runs, c0, WG_CHANNELS, batch, height, width, panel + b, WG_CHUNK);
             }
-            for (int t = 0; t < 9; t++)
-                for (long r = 0; r < rows; r += MR)
-                    kernel(dt + r * WG_CHUNK, MR, pt + t * WG_CHUNK * WG_CHANNELS, n,
-                           acc + ((c0 / WG_CHANNELS * 9 + t) * rows + r) * WG_CHANNELS, WG_CHANNELS, 0xFFFF, 0xFFFF,
-                           p0 == 0, 0);
+            for (long c = 0; c < WG_CHANNELS * 9; c += MR)
+                for (long r0 = 0; r0 < rows; r0 += WG_ROWS)
+                    kernel(panel + c * WG_CHUNK, 1, WG_CHUNK, dyt + r0 / WG_ROWS * WG_CHUNK * WG_ROWS, n,
+                           acc + (c0 * 9 + c) * rows + r0, rows, 0xFFFF, 0xFFFF, p0 == 0, 0);
         }
     }
-    for (long c0 = 0; c0 < channels; c0 += WG_CHANNELS)
-        for (int t = 0; t < 9; t++)
-            for (long r = 0; r < rows; r++) {
-                const float *tile = acc + ((c0 / WG_CHANNELS * 9 + t) * rows + r) * WG_CHANNELS;
-                for (long c = 0; c < WG_CHANNELS; c++) gradient[r * k + (c0 + c) * 9 + t] = tile[c];
-            }
+    for (long r = 0; r < rows; r++)
+        for (long c = 0; c < k; c++) gradient[r * k + c] = acc[c * rows + r];
 }
 
 #pragma clang attribute pop

@@ -53,7 +53,7 @@ void dae_halving_conv_weight_gradient(const float *rows_in, long ld, const float
                                       float *scratch);
 
 /* Whether the fused weight gradient runs: `dae_halving_conv_applies`, `rows` a multiple of
- * 16 and `channels` of 32. */
+ * 32 and `channels` of 32. */
 int dae_halving_conv_weight_gradient_applies(long rows, long channels, long width);
 
 /* Floats of the per-thread `scratch` of `dae_halving_conv_weight_gradient`. */

@@ -9,9 +9,10 @@ import CKernels
 /// (halving_conv.c): each 32 output pixels' columns are packed from the input straight into
 /// an L1-sized panel for dae-dist's own micro-kernel, which saves writing and reading back a
 /// buffer of nine times the input and OpenBLAS's own packing of it. Their weight gradient
-/// likewise: per chunk of 256 pixels the columns are packed the same way and transposed, 16
-/// x 16 at a time, into pixel-major panels that the same micro-kernel reduces over pixels. A
-/// transposed convolution's input gradient is a convolution's forward, so it uses the first.
+/// likewise: per chunk of 128 pixels the columns are packed the same way and the output
+/// gradient's rows transposed, and the same micro-kernel reduces over the pixels, broadcasting
+/// the columns. A transposed convolution's input gradient is a convolution's forward, so it
+/// uses the first.
 /// Their adjoint product (a convolution's input gradient, a transposed one's forward) keeps
 /// its col2im (four parity-class products without it measured slower, see
 /// bench/PERFORMANCE.md), but its GEMM is the same micro-kernel, over a panel of the source
@@ -66,7 +67,7 @@ enum Halving {
     static func adjointPanelFloats(k: Int) -> Int { dae_halving_conv_adjoint_panel_floats(k) }
 
     /// Whether `fusedWeightGradient` runs for `rows` gradient rows and the unfolded operand's
-    /// `g.channels` (as `fuses`, with rows a multiple of 16 and channels of 32: so it implies
+    /// `g.channels` (as `fuses`, with rows and channels multiples of 32: so it implies
     /// `fuses(g, rows: rows)`).
     static func fusesWeightGradient(_ g: ConvGeometry, rows: Int) -> Bool {
         mayFuse(g) && dae_halving_conv_weight_gradient_applies(rows, g.channels, g.width) != 0
