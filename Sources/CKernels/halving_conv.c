@@ -120,8 +120,9 @@ static void pack(const float *input, const Runs *runs, long c0, long channels, l
     }
 }
 
-/* Asks for the input rows of a block's runs ahead of packing them: a slice's input is
- * larger than L2, and a panel reads rows a channel apart, which no prefetcher follows. */
+/* Asks for the input rows of a block's runs ahead of packing them, into L2: a slice's input
+ * is larger than L2, and a panel reads rows a channel apart, which no prefetcher follows.
+ * (Into L1, the hundreds of requests wait for its few fill buffers.) */
 static void prefetch(const float *input, const Runs *runs, long channels, long batch, long height, long width) {
     for (int q = 0; q < runs->count; q++)
         for (long c = 0; c < channels; c++)
@@ -129,8 +130,8 @@ static void prefetch(const float *input, const Runs *runs, long channels, long b
                 long iy = 2 * runs->row[q] + ky - 1;
                 if (iy < 0) continue;
                 const char *r = (const char *)(input + ((c * batch + runs->image[q]) * height + iy) * width);
-                _mm_prefetch(r, _MM_HINT_T0);
-                _mm_prefetch(r + 64, _MM_HINT_T0);
+                _mm_prefetch(r, _MM_HINT_T1);
+                _mm_prefetch(r + 64, _MM_HINT_T1);
             }
 }
 
