@@ -69,38 +69,30 @@ public struct BatchNorm2d {
     /// running statistics updated. `input` and `output` are `[C][N*plane]`.
     ///
     /// Sums are taken per batch slice and added in Double (see `Parameter`), so they do not
-    /// depend on how the global batch is split over ranks.
+    /// depend on how the global batch is split over ranks. With other ranks to sum with, every
+    /// channel's sums are taken, exchanged, and then every channel is normalised; alone, each
+    /// channel is normalised right after its sums, while its values are still in L2 (the
+    /// same numbers, one read of the activations from memory fewer).
     public func forwardTraining(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, slices: [Int],
                                 communicator: Communicator?) throws {
-        let plane = plane
         let length = slices.reduce(0, +) * plane
-        let s = sums.pointer
-        s[0] = Double(length)
-        let channels = channels
-        Parallel.forEach(channels) { c in
-            var sum: Double = 0, squares: Double = 0
-            forEachSlice(slices) { _, start, size in
-                let part = Reductions.sumAndSquares(input + c * length + start * plane, count: size * plane)
-                sum += part.sum
-                squares += part.squares
+        sums[0] = Double(length)
+        let streaming = streams(length: length)
+        if let communicator, communicator.size > 1 {
+            Parallel.forEach(channels) { c in sumChannel(c, input, slices: slices) }
+            try communicator.allReduceSum(sums.buffer)
+            checkCount()
+            for c in 0..<channels { finishStatistics(c) }
+            Parallel.forEach(channels) { c in normalizeChannel(c, input, output: output, length: length, streaming: streaming) }
+        } else {
+            checkCount()
+            Parallel.forEach(channels) { c in
+                sumChannel(c, input, slices: slices)
+                finishStatistics(c)
+                normalizeChannel(c, input, output: output, length: length, streaming: streaming)
             }
-            s[1 + c] = sum
-            s[1 + channels + c] = squares
-        }
-        if let communicator { try communicator.allReduceSum(sums.buffer) }
-        let count = s[0]
-        precondition(count > 1, "BatchNorm2d needs more than one value per channel in training mode")
-        savedCount[0] = count
-        for c in 0..<channels {
-            let mean = s[1 + c] / count
-            let variance = max(s[1 + channels + c] / count - mean * mean, 0)
-            savedMean[c] = mean
-            savedInvStd[c] = 1 / (variance + eps).squareRoot()
-            runningMean[c] = Float((1 - momentum) * Double(runningMean[c]) + momentum * mean)
-            runningVar[c] = Float((1 - momentum) * Double(runningVar[c]) + momentum * variance * count / (count - 1))
         }
         batchesTracked.pointee += 1
-        normalize(input, output: output, length: length, mean: savedMean.pointer, invStd: savedInvStd.pointer)
     }
 
     /// Evaluation-mode forward with the running statistics.
@@ -109,30 +101,63 @@ public struct BatchNorm2d {
             savedMean[c] = Double(runningMean[c])
             savedInvStd[c] = 1 / (Double(runningVar[c]) + eps).squareRoot()
         }
-        normalize(input, output: output, length: batch * plane, mean: savedMean.pointer, invStd: savedInvStd.pointer)
+        let length = batch * plane, streaming = streams(length: length)
+        Parallel.forEach(channels) { c in normalizeChannel(c, input, output: output, length: length, streaming: streaming) }
     }
 
-    /// `y = act(gamma * (x - mean) * invStd + beta)` as one affine map per channel. An output
-    /// larger than L2 is written past the cache: it cannot stay there for the next layer, and
-    /// ordinary stores would first read in every line they overwrite.
-    private func normalize(_ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, length: Int,
-                           mean: UnsafePointer<Double>, invStd: UnsafePointer<Double>) {
-        let (weight, bias, negativeSlope) = (weight, bias, negativeSlope)
-        let streaming = channels * length * MemoryLayout<Float>.size > CPU.level2CacheBytes
-        let savedScale = savedScale.pointer, savedShift = savedShift.pointer
-        Parallel.forEach(channels) { c in
-            let scale = Float(Double(weight.value[c]) * invStd[c])
-            let shift = Float(Double(bias.value[c]) - mean[c] * Double(weight.value[c]) * invStd[c])
-            savedScale[c] = scale
-            savedShift[c] = shift
-            ChannelMaps.affineLeakyReLU(input + c * length, output + c * length, count: length,
-                                        scale: scale, shift: shift, slope: negativeSlope ?? 1, streaming: streaming)
+    private func checkCount() {
+        precondition(sums[0] > 1, "BatchNorm2d needs more than one value per channel in training mode")
+        savedCount[0] = sums[0]
+    }
+
+    /// Channel `c`'s sum and sum of squares over the batch, slice by slice, into `sums`.
+    private func sumChannel(_ c: Int, _ input: UnsafePointer<Float>, slices: [Int]) {
+        let (plane, channels) = (plane, channels)
+        let x = input + c * slices.reduce(0, +) * plane
+        var sum: Double = 0, squares: Double = 0
+        forEachSlice(slices) { _, start, size in
+            let part = Reductions.sumAndSquares(x + start * plane, count: size * plane)
+            sum += part.sum
+            squares += part.squares
         }
+        sums[1 + c] = sum
+        sums[1 + channels + c] = squares
+    }
+
+    /// Channel `c`'s mean and 1/std from `sums` (over `savedCount` values), and its running
+    /// statistics updated.
+    private func finishStatistics(_ c: Int) {
+        let count = savedCount[0]
+        let mean = sums[1 + c] / count
+        let variance = max(sums[1 + channels + c] / count - mean * mean, 0)
+        savedMean[c] = mean
+        savedInvStd[c] = 1 / (variance + eps).squareRoot()
+        runningMean[c] = Float((1 - momentum) * Double(runningMean[c]) + momentum * mean)
+        runningVar[c] = Float((1 - momentum) * Double(runningVar[c]) + momentum * variance * count / (count - 1))
+    }
+
+    /// Whether an output of `length` values per channel is written past the cache: larger
+    /// than L2, it cannot stay there for the next layer, and ordinary stores would first read
+    /// in every line they overwrite.
+    private func streams(length: Int) -> Bool {
+        channels * length * MemoryLayout<Float>.size > CPU.level2CacheBytes
+    }
+
+    /// Channel `c` of `y = act(gamma * (x - mean) * invStd + beta)`, as one affine map.
+    private func normalizeChannel(_ c: Int, _ input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, length: Int,
+                                  streaming: Bool) {
+        let scale = Float(Double(weight.value[c]) * savedInvStd[c])
+        let shift = Float(Double(bias.value[c]) - savedMean[c] * Double(weight.value[c]) * savedInvStd[c])
+        savedScale[c] = scale
+        savedShift[c] = shift
+        ChannelMaps.affineLeakyReLU(input + c * length, output + c * length, count: length,
+                                    scale: scale, shift: shift, slope: negativeSlope ?? 1, streaming: streaming)
     }
 
     /// Backward of the last training-mode forward, in two passes over `input` and
-    /// `gradOutput`: `parameterGradients`, then (after the all-reduce of its sums, with a
-    /// `communicator`, as the global batch's statistics demand) `inputGradient`.
+    /// `gradOutput`: `parameterGradients`, then (after the all-reduce of its sums, with other
+    /// ranks, as the global batch's statistics demand) `inputGradient`; alone, channel by
+    /// channel, the second pass reading what the first left in L2.
     /// `gradInput` may alias `gradOutput`. `inputBias` is the bias of the layer that produced
     /// `input`, whose gradient the second pass sums (see `inputGradient`).
     ///
@@ -141,72 +166,67 @@ public struct BatchNorm2d {
     public func backward(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
                          gradInput: UnsafeMutablePointer<Float>, slices: [Int], communicator: Communicator?,
                          inputBias: Parameter? = nil) throws {
-        parameterGradients(input, gradOutput: gradOutput, slices: slices)
-        if let communicator { try communicator.allReduceSum(UnsafeMutableBufferPointer(start: sums.pointer, count: 2 * channels)) }
-        inputGradient(input, gradOutput: gradOutput, gradInput: gradInput, slices: slices, inputBias: inputBias)
-    }
-
-    /// Pass one: per channel, `sum dy'` (the bias gradient) and `sum dy' * xhat` (the weight
-    /// gradient), where dy' is the gradient through the LeakyReLU; into the parameters' Double
-    /// sums and into `sums` for the input gradient.
-    private func parameterGradients(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>, slices: [Int]) {
-        let plane = plane
-        let length = slices.reduce(0, +) * plane
-        let s = sums.pointer
-        let (channels, weight, bias) = (channels, weight, bias)
-        let slope = negativeSlope ?? 1  // slope 1: no activation, the gradient passes unchanged
-        let savedMean = savedMean.pointer, savedInvStd = savedInvStd.pointer
-        let savedScale = savedScale.pointer, savedShift = savedShift.pointer
-        Parallel.forEach(channels) { c in
-            let x = input + c * length, dy = gradOutput + c * length
-            // Centre on the Float mean so the Float partial sums do not cancel.
-            var sumDy: Double = 0, centered: Double = 0
-            forEachSlice(slices) { _, start, size in
-                let part = Reductions.activationGradientSums(dy + start * plane, x + start * plane, scale: savedScale[c], shift: savedShift[c],
-                                                             slope: slope, mean: Float(savedMean[c]), count: size * plane)
-                sumDy += part.sum
-                centered += part.dot
+        if let communicator, communicator.size > 1 {
+            Parallel.forEach(channels) { c in parameterGradients(c, input, gradOutput: gradOutput, slices: slices) }
+            try communicator.allReduceSum(UnsafeMutableBufferPointer(start: sums.pointer, count: 2 * channels))
+            Parallel.forEach(channels) { c in
+                inputGradient(c, input, gradOutput: gradOutput, gradInput: gradInput, slices: slices, inputBias: inputBias)
             }
-            let sumDyXhat = centered * savedInvStd[c]
-            s[c] = sumDy
-            s[channels + c] = sumDyXhat
-            bias.gradientSum[c] = sumDy
-            weight.gradientSum[c] = sumDyXhat
+        } else {  // alone: each channel's second pass right after its first, its values still in L2
+            Parallel.forEach(channels) { c in
+                parameterGradients(c, input, gradOutput: gradOutput, slices: slices)
+                inputGradient(c, input, gradOutput: gradOutput, gradInput: gradInput, slices: slices, inputBias: inputBias)
+            }
         }
     }
 
-    /// Pass two, the fused input-gradient pass: `gradInput`, and with it the gradient of
-    /// `inputBias` (the bias of the layer before, added to every value of its channel), which
-    /// is `gradInput`'s sum per channel. It is taken here, slice by slice as
+    /// Pass one, for channel `c`: `sum dy'` (the bias gradient) and `sum dy' * xhat` (the
+    /// weight gradient), where dy' is the gradient through the LeakyReLU; into the parameters'
+    /// Double sums and into `sums` for the input gradient.
+    private func parameterGradients(_ c: Int, _ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>, slices: [Int]) {
+        let plane = plane
+        let length = slices.reduce(0, +) * plane
+        let x = input + c * length, dy = gradOutput + c * length
+        let (scale, shift, mean) = (savedScale[c], savedShift[c], Float(savedMean[c]))
+        // Centre on the Float mean so the Float partial sums do not cancel.
+        var sumDy: Double = 0, centered: Double = 0
+        forEachSlice(slices) { _, start, size in
+            let part = Reductions.activationGradientSums(dy + start * plane, x + start * plane, scale: scale, shift: shift,
+                                                         slope: negativeSlope ?? 1, mean: mean, count: size * plane)
+            sumDy += part.sum
+            centered += part.dot
+        }
+        let sumDyXhat = centered * savedInvStd[c]
+        sums[c] = sumDy
+        sums[channels + c] = sumDyXhat
+        bias.gradientSum[c] = sumDy
+        weight.gradientSum[c] = sumDyXhat
+    }
+
+    /// Pass two, for channel `c`, the fused input-gradient pass: `gradInput`, and with it the
+    /// gradient of `inputBias` (the bias of the layer before, added to every value of its
+    /// channel), which is `gradInput`'s sum per channel. It is taken here, slice by slice as
     /// `BiasGradient.sumRowsBySlice` would take it, while the values are in registers, instead
     /// of in another pass over memory; that layer's backward then skips its bias.
-    private func inputGradient(_ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>,
-                               slices: [Int], inputBias: Parameter?) {
+    private func inputGradient(_ c: Int, _ input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
+                               gradInput: UnsafeMutablePointer<Float>, slices: [Int], inputBias: Parameter?) {
         let plane = plane
         let length = slices.reduce(0, +) * plane
-        let s = sums.pointer
-        let (channels, weight) = (channels, weight)
-        let slope = negativeSlope ?? 1
-        let savedMean = savedMean.pointer, savedInvStd = savedInvStd.pointer
-        let savedScale = savedScale.pointer, savedShift = savedShift.pointer
-        let count = savedCount[0]
-        Parallel.forEach(channels) { c in
-            let g = gradInput + c * length, dy = gradOutput + c * length, x = input + c * length
-            let mean = savedMean[c], invStd = savedInvStd[c]
-            let (forwardScale, forwardShift) = (savedScale[c], savedShift[c])
-            let meanDy = s[c] / count, meanDyXhat = s[channels + c] / count
-            let scale = Float(Double(weight.value[c]) * invStd)
-            // dx = gamma * invStd * (dy' - mean(dy') - xhat * mean(dy' * xhat)), with xhat = (x - mean) * invStd
-            // and dy' the gradient through the LeakyReLU.
-            let a = Float(meanDyXhat * invStd), m = Float(mean), b = Float(meanDy)
-            var sumG: Double = 0
-            forEachSlice(slices) { _, start, size in
-                let offset = start * plane
-                sumG += ChannelMaps.batchNormInputGradient(dy + offset, x + offset, g + offset, count: size * plane,
-                                                           forwardScale: forwardScale, forwardShift: forwardShift, slope: slope,
-                                                           scale: scale, meanDy: b, mean: m, a: a)
-            }
-            inputBias?.gradientSum[c] = sumG
+        let g = gradInput + c * length, dy = gradOutput + c * length, x = input + c * length
+        let mean = savedMean[c], invStd = savedInvStd[c], count = savedCount[0]
+        let (forwardScale, forwardShift) = (savedScale[c], savedShift[c])
+        let meanDy = sums[c] / count, meanDyXhat = sums[channels + c] / count
+        let scale = Float(Double(weight.value[c]) * invStd)
+        // dx = gamma * invStd * (dy' - mean(dy') - xhat * mean(dy' * xhat)), with xhat = (x - mean) * invStd
+        // and dy' the gradient through the LeakyReLU.
+        let a = Float(meanDyXhat * invStd), m = Float(mean), b = Float(meanDy)
+        var sumG: Double = 0
+        forEachSlice(slices) { _, start, size in
+            let offset = start * plane
+            sumG += ChannelMaps.batchNormInputGradient(dy + offset, x + offset, g + offset, count: size * plane,
+                                                       forwardScale: forwardScale, forwardShift: forwardShift,
+                                                       slope: negativeSlope ?? 1, scale: scale, meanDy: b, mean: m, a: a)
         }
+        inputBias?.gradientSum[c] = sumG
     }
 }
