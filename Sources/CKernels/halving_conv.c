@@ -269,7 +269,7 @@ void dae_halving_conv_weight_gradient(const float *rows_in, long ld, const float
         long n = pixels - p0 < WG_CHUNK ? pixels - p0 : WG_CHUNK;
         for (long r0 = 0; r0 < rows; r0 += 16)
             for (long q = 0; q < n; q += 16) {
-                __mmask16 valid = n - q >= 16 ? 0xFFFF : (__mmask16)((1u << (n - q)) - 1);
+                __mmask16 valid = low_lanes((int)(n - q));
                 for (int i = 0; i < 16; i++) v[i] = _mm512_maskz_loadu_ps(valid, a + (r0 + i) * ld + p0 + q);
                 transpose16(v);
                 for (int j = 0; j < 16; j++) /* rows r0 ..< r0 + 16 of pixel q + j */

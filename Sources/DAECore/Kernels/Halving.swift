@@ -66,6 +66,14 @@ enum Halving {
     /// Floats after a chunk's columns that `adjointColumns` needs for its panel.
     static func adjointPanelFloats(k: Int) -> Int { dae_halving_conv_adjoint_panel_floats(k) }
 
+    /// `col` (`[C * 9][pixels]`) = `W^T x source` for `pixels` pixels of `source` (`[k][ld]`),
+    /// `W` packed by `adjointWeights`, on the calling thread; its panel right after the
+    /// columns, in the room `adjointPanelFloats` asked for.
+    static func adjointColumns(packed: UnsafePointer<Float>, k: Int, source: UnsafePointer<Float>, ld: Int, pixels: Int,
+                               geometry g: ConvGeometry, into col: UnsafeMutablePointer<Float>) {
+        dae_halving_conv_adjoint_columns(packed, g.patchSize, k, source, ld, pixels, col, col + g.patchSize * pixels)
+    }
+
     /// Whether `fusedWeightGradient` runs for `rows` gradient rows and the unfolded operand's
     /// `g.channels` (as `fuses`, with rows and channels multiples of 32: so it implies
     /// `fuses(g, rows: rows)`).

@@ -127,7 +127,8 @@ public enum Im2col {
                                 startingFrom initial: UnsafePointer<Float>? = nil) {
         let plane = g.outputPlane, patch = g.patchSize, n = images.count * plane
         if let packed {
-            dae_halving_conv_adjoint_columns(packed, patch, k, source + images.lowerBound * plane, batch * plane, n, col, col + patch * n)
+            Halving.adjointColumns(packed: packed, k: k, source: source + images.lowerBound * plane, ld: batch * plane, pixels: n,
+                                   geometry: g, into: col)
         } else {
             BLAS.gemm(transposeA: true, transposeB: false, m: patch, n: n, k: k,
                       a: weight, lda: patch, b: source + images.lowerBound * plane, ldb: batch * plane, c: col, ldc: n)

@@ -5,8 +5,8 @@ import CKernels
 /// the baseline; the widest the CPU supports runs, unless the environment variable
 /// `DAE_KERNELS` is `avx512`, `avx2` or `baseline`. The AVX-512 and AVX2 builds of a kernel
 /// give the same bits (the same arithmetic in the same order); the baseline rounds
-/// differently (no FMA). The AVX-512 build also runs the halving convolutions' forward
-/// product itself (`Halving.fusedForward`), which may round differently from OpenBLAS.
+/// differently (no FMA). The AVX-512 build also makes the halving convolutions' three
+/// products itself (`Halving`), which may round differently from OpenBLAS.
 public enum KernelBuild {
     /// The builds that exist, narrowest first: `.baseline`, `.avx2FMA`, `.avx512` on x86-64.
     public static let all: [ISA] = {

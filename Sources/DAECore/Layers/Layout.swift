@@ -1,8 +1,8 @@
 /// Flatten / Unflatten between channel-major activations (`[C][N][P]`, what the convolutions
 /// use) and sample-major rows (`[N][C*P]`, PyTorch's `Flatten` order, what `Linear` uses).
-/// Both write their output in order (sample by sample, channel by channel) and gather the
-/// input: a plane is a fraction of a cache line's multiple, and scattered partial writes cost
-/// far more than scattered reads.
+/// Both write their output in its own order and gather the input plane by plane: a plane is
+/// not a whole number of cache lines, and scattered partial writes cost far more than
+/// scattered reads.
 public enum Layout {
     public static func channelMajorToSampleMajor(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
                                                  channels: Int, batch: Int, plane: Int) {
